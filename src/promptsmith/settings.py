@@ -1,0 +1,90 @@
+"""Settings, read from the environment (prefix `PROMPTSMITH_`) and an optional `.env` file.
+
+The providers' own variables (`ANTHROPIC_API_KEY`, `OPENAI_BASE_URL`, ...) are read
+under their standard names as well, so an existing shell setup just works.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ProviderName = Literal["anthropic", "openai", "google", "scripted"]
+
+
+def _env(name: str, *standard: str) -> AliasChoices:
+    return AliasChoices(f"PROMPTSMITH_{name}", *standard, name.lower())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PROMPTSMITH_",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- storage -----------------------------------------------------------
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    # --- HTTP ----------------------------------------------------------------
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    heartbeat_seconds: float = Field(15.0, gt=0)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # --- auth ----------------------------------------------------------------
+    jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_leeway_seconds: int = 30
+
+    # --- model routing ---------------------------------------------------------
+    default_provider: ProviderName = "anthropic"
+    default_model: str = "claude-sonnet-4-6"
+    # e.g. "anthropic:claude-sonnet-4-6,openai:gpt-4o-mini"
+    fallback_chain: str = ""
+
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        None, validation_alias=_env("ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL")
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=_env("OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    gemini_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+    )
+    gemini_base_url: str | None = Field(None, validation_alias=_env("GEMINI_BASE_URL"))
+
+    # --- resilience ------------------------------------------------------------
+    connect_timeout: float = Field(10.0, gt=0)
+    first_token_timeout: float = Field(60.0, gt=0)
+    idle_timeout: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0)
+    retry_base_delay: float = Field(0.5, ge=0)
+    retry_max_delay: float = Field(8.0, ge=0)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'promptsmith.db').resolve()}"
