@@ -1,0 +1,116 @@
+"""The application factory: `create_app(settings)` wires everything together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from . import __version__
+from .api import authoring, health, qanda
+from .api.errors import install_error_handlers
+from .api.middleware import BodyLimit, RequestContext
+from .api.schemas import AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent
+from .providers.registry import is_configured, setup_required
+from .services import Services
+from .settings import Settings
+
+logger = logging.getLogger("promptsmith")
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = services or Services.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.db.migrate()
+        _log_startup(settings)
+        try:
+            yield
+        finally:
+            await services.db.dispose()
+
+    app = FastAPI(
+        title="promptsmith",
+        version=__version__,
+        description="XML prompt authoring and grounded course Q&A.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(authoring.router)
+    app.include_router(qanda.router)
+    app.include_router(health.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _log_startup(settings: Settings) -> None:
+    provider = settings.default_provider
+    if is_configured(settings, provider):
+        logger.info("default model: %s:%s", provider, settings.default_model)
+    else:
+        logger.warning(
+            "AI provider setup required: %s",
+            setup_required(provider).message,
+            extra={"provider": provider},
+        )
+
+
+_STREAM_SCHEMAS = (AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent)
+
+
+def _drop_nullable_unions(schema: dict[str, Any]) -> None:
+    """Show `X | None` fields as plain `X`: absent and null mean the same to us."""
+    for prop in schema.get("properties", {}).values():
+        options = prop.get("anyOf")
+        if options and len(options) == 2 and {"type": "null"} in options:
+            prop.pop("anyOf")
+            prop.update(next(o for o in options if o != {"type": "null"}))
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            responses.pop("422", None)
+            content = responses.get("200", {}).get("content", {})
+            if {"application/x-ndjson", "text/event-stream"} & content.keys():
+                content.pop("application/json", None)
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for model in _STREAM_SCHEMAS:
+        schemas.setdefault(
+            model.__name__, model.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+    for component in schemas.values():
+        _drop_nullable_unions(component)
+    components["securitySchemes"] = {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        "accessToken": {"type": "apiKey", "in": "header", "name": "x-access-token"},
+    }
+    app.openapi_schema = schema
+    return schema
+
+
+def serve_app() -> FastAPI:
+    """The factory `promptsmith serve` hands to uvicorn (once per worker process)."""
+    from .logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)
