@@ -69,6 +69,12 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class _Reply(BaseModel):
+    """A success body: fields with defaults are still always present, so required."""
+
+    model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
+
+
 class AiModelOverride(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"additionalProperties": False})
 
@@ -87,7 +93,7 @@ class AINLCreateRequest(_Open):
     modelOverride: AiModelOverride | None = None
 
 
-class AINLCreateResponse(_Open):
+class AINLCreateResponse(_Reply):
     success: bool = True
     prompt: str = Field(description="Generated XML prompt")
 
@@ -102,7 +108,7 @@ class AINLEditRequest(_Open):
     modelOverride: AiModelOverride | None = None
 
 
-class AINLEditResponse(_Open):
+class AINLEditResponse(_Reply):
     success: bool = True
     rewrittenText: str
 
@@ -142,7 +148,7 @@ class AIPromptAssistantStreamEvent(_Open):
 
 
 class AIErrorResponse(_Open):
-    success: Literal[False] = False
+    success: Literal[False] = Field(False, json_schema_extra={"enum": [False]})
     error: str
     message: str | None = None
 
