@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from .settings import Settings
+from .storage import orgs
+from .storage.db import Database, upgrade
+
+T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, help="promptsmith: prompt authoring and course Q&A service")
 db_app = typer.Typer(no_args_is_help=True, help="Database commands.")
 app.add_typer(db_app, name="db")
+org_app = typer.Typer(no_args_is_help=True, help="Organisation settings.")
+app.add_typer(org_app, name="org")
 err = Console(stderr=True)
 
 
@@ -58,16 +65,62 @@ def token(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (they also run at server start-up)."""
-    from .storage.db import upgrade
-
     settings = Settings()
     upgrade(settings.resolved_database_url)
     err.print("[green]database is up to date[/green]")
 
 
-def run(coro: object) -> object:
+def open_database() -> Database:
+    """The configured database, migrated, for a CLI command."""
+    settings = Settings()
+    upgrade(settings.resolved_database_url)
+    return Database(settings.resolved_database_url)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine for a CLI command."""
-    return asyncio.run(coro)  # type: ignore[arg-type]
+    return asyncio.run(coro)
+
+
+@org_app.command("set-model")
+def org_set_model(
+    org: Annotated[str, typer.Argument(help="Organisation id.")],
+    provider: Annotated[str, typer.Argument(help="anthropic, openai or google.")],
+    model: Annotated[str, typer.Argument(help="Model name, passed to the provider unchanged.")],
+) -> None:
+    """Set an organisation's default model."""
+    if provider not in ("anthropic", "openai", "google"):
+        err.print(f"[red]unknown provider {provider!r}[/red]: use anthropic, openai or google")
+        raise typer.Exit(2)
+    db = open_database()
+
+    async def apply() -> None:
+        try:
+            await orgs.set_model_assignment(db, org, provider, model)
+        finally:
+            await db.dispose()
+
+    run(apply())
+    err.print(f"[green]{org}[/green] now uses {provider}:{model}")
+
+
+@org_app.command("show")
+def org_show(org: Annotated[str, typer.Argument(help="Organisation id.")]) -> None:
+    """Show an organisation's model assignment."""
+    db = open_database()
+
+    async def read() -> tuple[str, str] | None:
+        try:
+            return await orgs.get_model_assignment(db, org)
+        finally:
+            await db.dispose()
+
+    assigned = run(read())
+    settings = Settings()
+    if assigned is None:
+        typer.echo(f"{settings.default_provider}:{settings.default_model} (server default)")
+    else:
+        typer.echo(f"{assigned[0]}:{assigned[1]}")
 
 
 def main() -> None:

@@ -23,3 +23,10 @@ async def set_model_assignment(db: Database, org_id: str, provider: str, model: 
             session.add(Organization(id=org_id, default_provider=provider, default_model=model))
         else:
             org.default_provider, org.default_model = provider, model
+
+
+async def clear_model_assignment(db: Database, org_id: str) -> None:
+    async with db.session() as session, session.begin():
+        org = await session.get(Organization, org_id)
+        if org is not None:
+            org.default_provider = org.default_model = None
