@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             yield
         finally:
+            await services.usage.flush()
             await services.db.dispose()
 
     app = FastAPI(

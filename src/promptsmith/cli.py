@@ -82,6 +82,69 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+@app.command()
+def usage(
+    org: Annotated[str | None, typer.Option(help="Organisation id.")] = None,
+    institution: Annotated[str | None, typer.Option(help="Institution public id.")] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Only the last N days.")] = None,
+) -> None:
+    """Summarize recorded model usage for an organisation or institution."""
+    from datetime import UTC, datetime, timedelta
+
+    from rich.table import Table
+
+    from .storage.usage import summarize
+
+    if org is None and institution is None:
+        err.print("[red]give --org or --institution[/red]")
+        raise typer.Exit(2)
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
+    db = open_database()
+
+    async def read() -> list[Any]:
+        try:
+            return await summarize(db, org=org, institution=institution, since=since)
+        finally:
+            await db.dispose()
+
+    rows = run(read())
+    table = Table(title=f"usage for {org or institution}")
+    for column in (
+        "provider",
+        "model",
+        "endpoint",
+        "calls",
+        "input",
+        "output",
+        "cache read",
+        "cache write",
+        "reasoning",
+        "partial",
+        "avg ms",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("provider", "model", "endpoint") else "right"
+        )
+    for row in rows:
+        table.add_row(
+            row.provider,
+            row.model,
+            row.endpoint,
+            str(row.calls),
+            str(row.input_tokens),
+            str(row.output_tokens),
+            str(row.cache_read_tokens),
+            str(row.cache_write_tokens),
+            str(row.reasoning_tokens),
+            str(row.partial_calls),
+            f"{row.avg_latency_ms:.0f}",
+        )
+    if not rows:
+        err.print("no usage recorded")
+        return
+    Console().print(table)
+
+
 @org_app.command("set-model")
 def org_set_model(
     org: Annotated[str, typer.Argument(help="Organisation id.")],

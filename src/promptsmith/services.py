@@ -10,6 +10,7 @@ from .providers.router import ModelChoice, ModelRouter
 from .settings import Settings
 from .storage import orgs
 from .storage.db import Database
+from .storage.usage import UsageWriter
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Services:
     verifier: TokenVerifier
     providers: ProviderRegistry
     router: ModelRouter
+    usage: UsageWriter
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -29,5 +31,6 @@ class Services:
             assigned = await orgs.get_model_assignment(db, org_id)
             return ModelChoice(*assigned) if assigned else None
 
-        router = ModelRouter(settings, providers, org_models=org_model)
-        return cls(settings, db, TokenVerifier(settings), providers, router)
+        usage = UsageWriter(db)
+        router = ModelRouter(settings, providers, org_models=org_model, usage=usage)
+        return cls(settings, db, TokenVerifier(settings), providers, router, usage)

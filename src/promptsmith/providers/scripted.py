@@ -3,9 +3,10 @@
     provider = ScriptedProvider(["first reply", "second reply"])   # one reply per call
     provider = ScriptedProvider(lambda request: [TextDelta("hi"), Finish()])
 
-A reply may be a string (streamed word by word), a list of events and strings,
-or an exception instance (raised when reached, so "fails mid-stream" is easy
-to script). Every request is recorded in `provider.requests`.
+A reply may be a string (streamed word by word), or a list of events, strings,
+`Pause(seconds)` items and exception instances (raised when reached, so "fails
+mid-stream" or "hangs after the first token" is easy to script). Every request is
+recorded in `provider.requests`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from .base import Finish, ModelRequest, ProviderEvent, TextDelta, ToolCall, Usage
 
-ScriptItem = ProviderEvent | str | BaseException
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Sleep this long at this point of the reply (simulates a slow or hung upstream)."""
+
+    seconds: float
+
+
+ScriptItem = ProviderEvent | str | BaseException | Pause
 Reply = str | Sequence[ScriptItem]
 ScriptFunction = Callable[[ModelRequest], Reply]
 
@@ -61,6 +71,9 @@ class ScriptedProvider:
         output_chars = 0
         try:
             for item in items:
+                if isinstance(item, Pause):
+                    await asyncio.sleep(item.seconds)
+                    continue
                 for event in _expand(item):
                     if self._delay:
                         await asyncio.sleep(self._delay)
@@ -80,7 +93,7 @@ class ScriptedProvider:
             raise
 
 
-def _expand(item: ScriptItem) -> Iterable[ProviderEvent]:
+def _expand(item: ProviderEvent | str | BaseException) -> Iterable[ProviderEvent]:
     if isinstance(item, BaseException):
         raise item
     if isinstance(item, str):
