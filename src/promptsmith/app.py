@@ -15,6 +15,7 @@ from .api import admin, authoring, health, qanda
 from .api.errors import install_error_handlers
 from .api.middleware import BodyLimit, RequestContext
 from .api.schemas import AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent
+from .metrics import metrics_endpoint
 from .providers.registry import is_configured, setup_required
 from .services import Services
 from .settings import Settings
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(qanda.router)
     app.include_router(admin.router)
     app.include_router(health.router)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -267,3 +267,13 @@ async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> N
     assert len(generated.headers["x-request-id"]) == 32
     unsafe = await client.get("/healthz", headers={"x-request-id": "bad id\u00e9"[:6]})
     assert unsafe.headers["x-request-id"] != "bad id"
+
+
+async def test_metrics_endpoint(client: httpx.AsyncClient, org_headers: dict[str, str]) -> None:
+    await client.post(NL_CREATE, json={"instruction": "x"}, headers=org_headers)
+    await client.get("/no/such/path/12345")
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/api/ai/nl-create"' in metrics
+    assert 'route="unmatched"' in metrics
+    assert "/no/such/path/12345" not in metrics
+    assert "promptsmith_provider_calls_total" in metrics

@@ -17,6 +17,7 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..metrics import HTTP_DURATION, HTTP_REQUESTS
 from .errors import envelope
 
 logger = logging.getLogger("promptsmith.access")
@@ -71,12 +72,19 @@ class RequestContext:
                 )
                 await response(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            method, route = (
+                scope.get("method", ""),
+                getattr(scope.get("route"), "path", "unmatched"),
+            )
+            HTTP_REQUESTS.labels(method, route, str(status["code"])).inc()
+            HTTP_DURATION.labels(method, route).observe(elapsed)
             logger.info(
                 "%s %s %s",
-                scope.get("method"),
+                method,
                 scope.get("path"),
                 status["code"],
-                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                extra={"duration_ms": round(elapsed * 1000, 2)},
             )
             structlog.contextvars.unbind_contextvars("request_id")
 

@@ -31,6 +31,7 @@ from ..exceptions import (
     SetupRequired,
     StreamInterrupted,
 )
+from ..metrics import PROVIDER_CALLS, PROVIDER_LATENCY, PROVIDER_TOKENS
 from ..settings import Settings
 from .base import Completion, ModelRequest, Provider, ProviderEvent, Usage, collect
 from .registry import ProviderRegistry
@@ -217,6 +218,19 @@ class ModelRouter:
         *,
         partial: bool,
     ) -> None:
+        elapsed = time.perf_counter() - started
+        reported = usage or Usage()
+        PROVIDER_CALLS.labels(choice.provider, choice.model, status).inc()
+        PROVIDER_LATENCY.labels(choice.provider).observe(elapsed)
+        for kind, count in (
+            ("input", reported.input_tokens),
+            ("output", reported.output_tokens),
+            ("cache_read", reported.cache_read_tokens),
+            ("cache_write", reported.cache_write_tokens),
+            ("reasoning", reported.reasoning_tokens),
+        ):
+            if count:
+                PROVIDER_TOKENS.labels(choice.provider, kind).inc(count)
         if self._usage is None:
             return
         self._usage.record(
@@ -224,8 +238,8 @@ class ModelRouter:
                 context=context,
                 provider=choice.provider,
                 model=choice.model,
-                usage=usage or Usage(),
-                latency_ms=(time.perf_counter() - started) * 1000,
+                usage=reported,
+                latency_ms=elapsed * 1000,
                 status=status,
                 partial=partial or usage is None,
             )

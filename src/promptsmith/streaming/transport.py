@@ -24,6 +24,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ..metrics import STREAMS_ACTIVE
 from .events import Done, ErrorEvent, Event, encode
 
 ErrorMapper = Callable[[Exception], Event]
@@ -77,6 +78,8 @@ class EventStreamResponse(Response):
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         self._last_send = time.monotonic()
         lock = anyio.Lock()
+        active = STREAMS_ACTIVE.labels(self.framing.name.lower())
+        active.inc()
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._watch_disconnect, receive, tasks.cancel_scope)
@@ -85,6 +88,7 @@ class EventStreamResponse(Response):
                 await self._pump(send, lock)
                 tasks.cancel_scope.cancel()
         finally:
+            active.dec()
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 await _aclose(self.events)
             if self.background is not None:
