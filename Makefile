@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# bench/ may not exist yet in a fresh clone (git keeps no empty folders).
+LINT_PATHS := $(wildcard src tests bench)
 
 .PHONY: setup run test lint typecheck pytest format clean
 
@@ -25,8 +27,8 @@ run: setup
 	$(BIN)/promptsmith serve --host $(HOST) --port $(PORT)
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: setup
 	$(BIN)/mypy
@@ -37,8 +39,8 @@ pytest: setup
 test: lint typecheck pytest
 
 format: setup
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

