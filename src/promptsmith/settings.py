@@ -70,6 +70,15 @@ class Settings(BaseSettings):
     )
     gemini_base_url: str | None = Field(None, validation_alias=_env("GEMINI_BASE_URL"))
 
+    # --- scale-out: Redis, shared caches, rate limits (docs/deployment.md) ----
+    redis_key_prefix: str = "promptsmith:"
+    redis_timeout: float = Field(1.0, gt=0)
+    # Requests per window (token bucket: bursts up to the limit); 0 turns a limit off.
+    rate_limit_user: int = Field(60, ge=0)
+    rate_limit_org: int = Field(600, ge=0)
+    rate_limit_institution: int = Field(600, ge=0)
+    rate_limit_window_seconds: float = Field(60.0, gt=0)
+
     # --- resilience ------------------------------------------------------------
     connect_timeout: float = Field(10.0, gt=0)
     first_token_timeout: float = Field(60.0, gt=0)

@@ -1,4 +1,4 @@
-"""Usage rows (`models.UsageRecord`): insert and read back, on SQLite and PostgreSQL."""
+"""Usage rows (`models.UsageRecord`, `storage/usage.py`): write and read, on both backends."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
+from promptsmith.providers.base import Usage
+from promptsmith.providers.router import CallContext, UsageEntry
 from promptsmith.storage.db import Database
 from promptsmith.storage.models import UsageRecord
+from promptsmith.storage.usage import UsageWriter, summarize
 
 
 def record(org: str | None, at: datetime, **fields: object) -> UsageRecord:
@@ -103,3 +106,33 @@ async def test_timestamps_are_utc_on_both_backends(database: Database) -> None:
     assert [row.created_at for row in rows] == [expected, expected]
     assert all(row.created_at.utcoffset() == timedelta(0) for row in rows)
     assert later == 2
+
+
+def entry(org: str | None, institution: str | None = None, **usage: int) -> UsageEntry:
+    return UsageEntry(
+        context=CallContext("nl-create", "req", org=org, institution=institution, user="u"),
+        provider="openai",
+        model="gpt-4o-mini",
+        usage=Usage(**usage),
+        latency_ms=100.0,
+        status="ok",
+        partial=False,
+    )
+
+
+async def test_writer_and_summary(database: Database) -> None:
+    writer = UsageWriter(database)
+    for _ in range(3):
+        writer.record(entry("acme", input_tokens=10, output_tokens=2, reasoning_tokens=1))
+    writer.record(entry("globex", input_tokens=1000))
+    writer.record(entry(None, "uni-1", input_tokens=5))
+    await writer.flush()
+
+    [acme] = await summarize(database, org="acme")
+    assert (acme.calls, acme.input_tokens, acme.output_tokens) == (3, 30, 6)
+    assert acme.reasoning_tokens == 3
+    assert (acme.partial_calls, acme.avg_latency_ms) == (0, 100.0)
+    [uni] = await summarize(database, institution="uni-1")
+    assert (uni.calls, uni.input_tokens) == (1, 5)
+    assert await summarize(database, org="acme", since=datetime.now(UTC) + timedelta(hours=1)) == []
+    assert await summarize(database, org="nobody") == []

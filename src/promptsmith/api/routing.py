@@ -1,9 +1,11 @@
-"""Route classes for the API: authenticate first, then parse the JSON body strictly.
+"""Route classes for the API: authenticate, rate-limit, then parse the JSON body strictly.
 
 Authentication runs before the body is read or validated, so an unauthenticated
-caller gets 401 whatever it sent. The body is then parsed once with orjson (depth
-limit 1024, strict UTF-8) so malformed, invalid-UTF-8 or absurdly nested JSON gets
-a clear 400 instead of a framework default.
+caller gets 401 whatever it sent. The AI endpoints (`/api/ai/...`) then count the
+request against the caller's rate limits (`shared/ratelimit.py`; 429 when over).
+The body is then parsed once with orjson (depth limit 1024, strict UTF-8) so
+malformed, invalid-UTF-8 or absurdly nested JSON gets a clear 400 instead of a
+framework default.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from ..exceptions import ApiError, BadRequest, Unauthorized
 from .deps import get_services
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+RATE_LIMITED_PREFIX = "/api/ai/"
 
 
 class UnsupportedMediaType(ApiError):
@@ -54,9 +58,12 @@ class _AuthenticatedRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         kind = self.token_kind
+        limited = self.path.startswith(RATE_LIMITED_PREFIX)
 
         async def authenticated(request: Request) -> Response:
-            authenticate(request, kind)
+            principal = authenticate(request, kind)
+            if limited:
+                await get_services(request).limiter.check(principal)
             await parse_json_body(request)
             return await handler(request)
 
