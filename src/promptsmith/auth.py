@@ -49,17 +49,27 @@ class Principal:
 
 
 def load_or_create_secret(data_dir: Path) -> str:
-    """Read the dev HS256 secret from the data dir, creating it (mode 0600) if absent."""
+    """Read the dev HS256 secret from the data dir, creating it (mode 0600) if absent.
+
+    Workers starting together race to create it: each writes a complete temp file
+    and hard-links it into place, so nobody ever reads a half-written secret and
+    exactly one secret wins.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / SECRET_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48))
+    if not path.exists():
+        temp = data_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            temp.unlink()
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
     return path.read_text().strip()
 
 

@@ -32,6 +32,10 @@ def serve(
     """Serve the HTTP API."""
     import uvicorn
 
+    from .logs import configure_logging
+
+    settings = Settings()  # the workers read it again; this is for the supervisor's logs
+    configure_logging(settings.log_level, settings.log_json)
     uvicorn.run(
         "promptsmith.app:serve_app",
         factory=True,

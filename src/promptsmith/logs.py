@@ -18,6 +18,8 @@ _SHARED: list[Any] = [
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
     structlog.processors.StackInfoRenderer(),
+    # Several workers write to one stream: say which process each line comes from.
+    structlog.processors.CallsiteParameterAdder([structlog.processors.CallsiteParameter.PROCESS]),
 ]
 
 
