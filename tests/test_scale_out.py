@@ -7,6 +7,7 @@ load balancer: they share only the database, Redis and the JWT secret.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import signal
@@ -195,8 +196,12 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
         server.start().wait_ready()
         for _ in range(6):
             assert httpx.get(server.url + "/readyz", timeout=10).status_code == 200
+        metrics = httpx.get(server.url + "/metrics", timeout=10).text
         server.stop()
     records = server.log_records()
+    # /metrics adds up both workers: it counts every /readyz either of them answered.
+    answered = [r for r in records if r.get("event") == "GET /readyz 200"]
+    assert f"{readyz_count(metrics):g}" == f"{len(answered):g}"
     started = [r for r in records if r.get("event") == "Application startup complete."]
     assert len({r["process"] for r in started}) == 2
     stopped = [r for r in records if r.get("event") == "Application shutdown complete."]
@@ -221,3 +226,28 @@ def test_workers_racing_for_the_dev_secret_agree(tmp_path: Path) -> None:
     secrets_seen = {process.communicate(timeout=60)[0].strip() for process in processes}
     assert len(secrets_seen) == 1 and "" not in secrets_seen
     assert oct((tmp_path / "var" / SECRET_FILE).stat().st_mode & 0o777) == "0o600"
+
+
+def readyz_count(metrics: str) -> float:
+    total = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("promptsmith_http_requests_total{") and 'route="/readyz"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_start_up_warns_about_per_host_state(
+    make_settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from promptsmith.shared.checks import log_scale_out
+
+    with caplog.at_level(logging.INFO, logger="promptsmith"):
+        log_scale_out(make_settings(database_url="postgresql+asyncpg://db.internal/promptsmith"))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("PROMPTSMITH_REDIS_URL" in message for message in warnings)
+    assert any("PROMPTSMITH_JWT_SECRET" in message for message in warnings)
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="promptsmith"):
+        log_scale_out(make_settings(redis_url="redis://x", jwt_secret="s" * 40))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

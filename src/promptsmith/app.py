@@ -19,6 +19,7 @@ from .metrics import metrics_endpoint
 from .providers.registry import is_configured, setup_required
 from .services import Services
 from .settings import Settings
+from .shared.checks import log_scale_out
 
 logger = logging.getLogger("promptsmith")
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.db.migrate()
         _log_startup(settings)
+        log_scale_out(settings)
         try:
             yield
         finally:

@@ -2,12 +2,25 @@
 
 Labels are bounded: routes are path templates (never raw paths), providers and
 models come from configuration. With several workers each process has its own
-registry; scrape each worker or set PROMETHEUS_MULTIPROC_DIR (see docs/deployment.md).
+registry, unless PROMETHEUS_MULTIPROC_DIR names a directory they share: then
+`/metrics` adds up every worker's values. `promptsmith serve --workers N` (N > 1)
+sets one up itself (see docs/deployment.md).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -41,5 +54,13 @@ PROVIDER_LATENCY = Histogram(
 )
 
 
+def _registry() -> CollectorRegistry:
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
 async def metrics_endpoint(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
