@@ -251,3 +251,15 @@ def test_start_up_warns_about_per_host_state(
     with caplog.at_level(logging.INFO, logger="promptsmith"):
         log_scale_out(make_settings(redis_url="redis://x", jwt_secret="s" * 40))
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_database_pool_is_configurable(make_settings: Any) -> None:
+    from promptsmith.services import Services
+
+    settings = make_settings(
+        database_url="postgresql+asyncpg://app@db.internal/promptsmith",
+        database_pool_size=3,
+        database_max_overflow=1,
+    )
+    pool = Services.build(settings).db.engine.pool
+    assert (pool.size(), pool._max_overflow) == (3, 1)  # type: ignore[attr-defined]

@@ -32,7 +32,11 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        db = Database(settings.resolved_database_url)
+        db = Database(
+            settings.resolved_database_url,
+            settings.database_pool_size,
+            settings.database_max_overflow,
+        )
         providers = ProviderRegistry(settings)
 
         async def org_model(org_id: str) -> ModelChoice | None:

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str | None = None
     redis_url: str | None = None
+    # PostgreSQL connections per worker process: pool + overflow (SQLite ignores them).
+    database_pool_size: int = Field(10, ge=1)
+    database_max_overflow: int = Field(20, ge=0)
 
     # --- HTTP ----------------------------------------------------------------
     max_body_bytes: int = Field(1024 * 1024, ge=1024)

@@ -6,17 +6,19 @@ import asyncio
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from promptsmith.storage.db import Database, alembic_config, upgrade
 from promptsmith.storage.models import Base
-from promptsmith.testing_pg import run_async
+from promptsmith.testing_pg import PostgresServer, run_async
 
 CLI = Path(sys.executable).parent / "promptsmith"
 
@@ -99,3 +101,47 @@ def test_workers_starting_together_migrate_once(db_url: str, tmp_path: Path) -> 
             await db.dispose()
 
     assert run_async(check) == script_heads(db_url)
+
+
+@pytest.fixture
+def app_role(postgres_server: PostgresServer) -> Iterator[str]:
+    """A plain login role (no superuser), as a managed service gives an application."""
+    role = f"app_{uuid.uuid4().hex[:10]}"
+    postgres_server.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        yield role
+    finally:
+        postgres_server.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def owned_database(server: PostgresServer, role: str) -> str:
+    url = server.create_database()
+    name = make_url(url).database
+    server.execute(f'ALTER DATABASE "{name}" OWNER TO "{role}"')
+    return make_url(url).set(username=role).render_as_string(hide_password=False)
+
+
+@pytest.mark.postgres
+def test_app_role_migrates_once_an_admin_created_the_extension(
+    postgres_server: PostgresServer, app_role: str
+) -> None:
+    url = owned_database(postgres_server, app_role)
+    try:
+        postgres_server.execute(
+            "CREATE EXTENSION IF NOT EXISTS vector", database=make_url(url).database
+        )
+        upgrade(url)
+    finally:
+        postgres_server.drop_database(url)
+
+
+@pytest.mark.postgres
+def test_app_role_without_the_extension_gets_a_clear_error(
+    postgres_server: PostgresServer, app_role: str
+) -> None:
+    url = owned_database(postgres_server, app_role)
+    try:
+        with pytest.raises(RuntimeError, match="CREATE EXTENSION IF NOT EXISTS vector"):
+            upgrade(url)
+    finally:
+        postgres_server.drop_database(url)

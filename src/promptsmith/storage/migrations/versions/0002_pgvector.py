@@ -19,6 +19,12 @@ down_revision = "0001"
 branch_labels = ("pgvector",)
 depends_on = None
 
+NOT_ALLOWED = (
+    "Could not create the pgvector extension: pgvector is not a trusted extension, so "
+    "CREATE EXTENSION needs a superuser (or your service's admin role, e.g. rds_superuser, "
+    "cloudsqlsuperuser, azure_pg_admin). Run `CREATE EXTENSION IF NOT EXISTS vector;` once "
+    "in this database as that role, then run `promptsmith db upgrade` again."
+)
 MISSING = (
     "This PostgreSQL server has no pgvector extension available (pg_available_extensions "
     "has no 'vector'). Install pgvector 0.8 or newer on the server (managed services: enable "
@@ -35,7 +41,12 @@ def upgrade() -> None:
     )
     if not available:
         raise RuntimeError(MISSING)
-    op.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    try:
+        op.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except sa.exc.DBAPIError as exc:
+        if "permission denied" in str(exc).lower() or "superuser" in str(exc).lower():
+            raise RuntimeError(NOT_ALLOWED) from exc
+        raise
 
 
 def downgrade() -> None:
