@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Coroutine
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -40,32 +40,27 @@ def serve(
 
     settings = Settings()  # the workers read it again; this is for the supervisor's logs
     configure_logging(settings.log_level, settings.log_json)
-    with shared_metrics_dir(workers):
-        uvicorn.run(
-            "promptsmith.app:serve_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=None,
-            loop="uvloop",
-            http="httptools",
-            timeout_graceful_shutdown=10,
-        )
+    share_metrics_between_workers(workers)
+    uvicorn.run(
+        "promptsmith.app:serve_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+    )
 
 
-@contextmanager
-def shared_metrics_dir(workers: int) -> Iterator[None]:
+def share_metrics_between_workers(workers: int) -> None:
     """With several workers, let /metrics add up all of them (PROMETHEUS_MULTIPROC_DIR)."""
     if workers == 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        yield
         return
     path = tempfile.mkdtemp(prefix="promptsmith-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path  # inherited by the worker processes
-    try:
-        yield
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
 
 
 @app.command()
