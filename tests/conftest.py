@@ -83,6 +83,7 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
             "default_provider": "scripted",
             "default_model": "scripted-model",
             "log_json": False,
+            "retry_base_delay": 0.01,
             "rate_limit_user": 0,
             "rate_limit_org": 0,
             "rate_limit_institution": 0,
