@@ -92,7 +92,13 @@ def accuracy_section(heldout: Sequence[Example]) -> tuple[list[str], dict[str, f
             intents = [i for _, i in results]
             intent_matrix = confusion([e.label for e in heldout], intents, INTENTS)
             accuracy["intent"] = float(np.trace(intent_matrix)) / len(heldout)
-            lines += ["", "Intent confusion matrix:", "", *matrix_table(intent_matrix, INTENTS)]
+            lines += [
+                "",
+                "Intent confusion matrix (with assistedMode=true each mode is one intent, so "
+                "this matches the matrix above; with false, vague and concrete both draft):",
+                "",
+                *matrix_table(intent_matrix, INTENTS),
+            ]
             lines += ["", *precision_recall_table(intent_matrix, INTENTS)]
     return lines, accuracy
 
@@ -127,9 +133,10 @@ def machine() -> str:
     if meminfo.exists():
         found = re.search(r"^MemTotal:\s*(\d+) kB", meminfo.read_text(), re.MULTILINE)
         ram = f"{int(found.group(1)) / 2**20:.1f} GiB" if found else ram
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
     return (
-        f"nproc {os.cpu_count()}, CPU {cpu}, RAM {ram}; Python {platform.python_version()}, "
-        f"numpy {np.__version__}"
+        f"nproc {os.cpu_count()}, CPU {cpu}, RAM {ram}, 1-min load average {load} at start; "
+        f"Python {platform.python_version()}, numpy {np.__version__}"
     )
 
 
@@ -154,7 +161,8 @@ def main() -> None:
     acc_lines, accuracy = accuracy_section(heldout)
     latency = latency_ms(examples)
     body = [
-        f"Run `{Path(sys.argv[0]).name}` on {dt.date.today().isoformat()} — {machine()}.",
+        f"`.venv/bin/python bench/{Path(sys.argv[0]).name}`, run on "
+        f"{dt.date.today().isoformat()}: {machine()}.",
         "",
         f"Model: softmax regression over {model.hashes.size} hashed features "
         f"(word 1-2-grams, char 3-5-grams, handcrafted cues, assistant-turn context); "
@@ -168,7 +176,8 @@ def main() -> None:
         "",
         f"Latency of `classify_turn` over {latency['n']} calls (all {len(examples)} turns, "
         f"{LATENCY_ROUNDS} rounds, one thread, model already loaded; first load took "
-        f"{load_ms:.1f} ms):",
+        f"{load_ms:.1f} ms). The machine is shared, so p99 includes preemption by other "
+        "processes:",
         "",
         "| p50 | p95 | p99 | mean |",
         "|---|---|---|---|",

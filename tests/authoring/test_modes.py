@@ -27,8 +27,8 @@ from promptsmith.authoring.modes_data import (
     normalize_text,
     split_examples,
 )
-from promptsmith.authoring.modes_model import LinearModel, default_model_path
-from promptsmith.authoring.modes_train import mode_accuracy, train_model
+from promptsmith.authoring.modes_model import LinearModel
+from promptsmith.authoring.modes_train import intent_probabilities, mode_accuracy, train_model
 
 PROMPT = "<prompt><role>Leasing assistant</role><goal>Convert leads into tours.</goal></prompt>"
 
@@ -111,16 +111,28 @@ def test_shipped_weights_were_trained_on_the_shipped_data(examples: list[Example
     assert model.meta["n_train"] == len(train)
 
 
-def test_retraining_reproduces_the_shipped_weights_bit_for_bit(
-    retrained: LinearModel, tmp_path: Path
+def test_training_is_deterministic(retrained: LinearModel, tmp_path: Path) -> None:
+    first, second = tmp_path / "first.npz", tmp_path / "second.npz"
+    retrained.save(first)
+    train_model().save(second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_retraining_reproduces_the_shipped_model(
+    retrained: LinearModel, examples: list[Example]
 ) -> None:
-    out = tmp_path / "model.npz"
-    retrained.save(out)
-    assert out.read_bytes() == default_model_path().read_bytes()
-    again = train_model()
-    assert np.array_equal(again.weights, retrained.weights)
-    assert np.array_equal(again.bias, retrained.bias)
-    assert np.array_equal(again.hashes, retrained.hashes)
+    # Byte-for-byte on the machine that trained it (`modes_train --check`); here we
+    # only rely on what holds on any CPU: same features, same weights to float
+    # rounding, and the same prediction for every turn in the dataset.
+    shipped = load_model()
+    assert np.array_equal(retrained.hashes, shipped.hashes)
+    assert np.allclose(retrained.weights, shipped.weights, rtol=0, atol=1e-5)
+    assert np.allclose(retrained.bias, shipped.bias, rtol=0, atol=1e-5)
+    assert retrained.scales == shipped.scales
+    assert retrained.meta == shipped.meta
+    before = intent_probabilities(shipped, examples).argmax(axis=1)
+    after = intent_probabilities(retrained, examples).argmax(axis=1)
+    assert np.array_equal(before, after)
 
 
 def test_saved_model_round_trips(retrained: LinearModel, tmp_path: Path) -> None:

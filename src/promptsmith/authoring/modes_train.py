@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,7 +33,12 @@ from promptsmith.authoring.modes_data import (
     text_hash,
 )
 from promptsmith.authoring.modes_features import Turn, vectorize
-from promptsmith.authoring.modes_model import LinearModel, default_model_path, softmax
+from promptsmith.authoring.modes_model import (
+    MODEL_FILE,
+    LinearModel,
+    default_model_path,
+    softmax,
+)
 
 CV_FOLDS = 5
 
@@ -199,11 +205,23 @@ def train_model(params: Hyperparams = DEFAULT_HYPERPARAMS) -> LinearModel:
     return fit(train, params)
 
 
+def _npz_bytes_of(model: LinearModel) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / MODEL_FILE
+        model.save(path)
+        return path.read_bytes()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="where to write the .npz")
     parser.add_argument("--cv", action="store_true", help="report k-fold CV on the train part")
     parser.add_argument("--tune", action="store_true", help="grid search by CV (train part)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="retrain and compare with the shipped file, byte for byte",
+    )
     args = parser.parse_args(argv)
     train, heldout = split_examples(load_examples())
     print(f"train={len(train)} heldout={len(heldout)} (held-out is not used here)")
@@ -213,6 +231,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.cv:
         print("cv:", _fmt(cross_validate(train, DEFAULT_HYPERPARAMS)))
     model = fit(train, DEFAULT_HYPERPARAMS)
+    if args.check:
+        identical = _npz_bytes_of(model) == default_model_path().read_bytes()
+        print(
+            "identical to the shipped weights" if identical else "DIFFERS from the shipped weights"
+        )
+        raise SystemExit(0 if identical else 1)
     out = args.out or default_model_path()
     model.save(out)
     print(f"wrote {out} ({model.hashes.size} features)")
