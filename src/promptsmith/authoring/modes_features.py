@@ -32,21 +32,22 @@ import numpy.typing as npt
 GROUPS = ("word", "char", "prompt", "cues", "context", "assistant")
 
 
-def words(spaced: str) -> frozenset[str]:
+def _wordset(spaced: str) -> frozenset[str]:
     return frozenset(spaced.split())
 
 
 ASSISTANT_TAIL_CHARS = 320
+MAX_TEXT_CHARS = 2000  # a pasted essay is classified by its start; keeps latency flat
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[?@$%<>\"“”«»:]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
-_QUESTION_STARTS = words(
+_QUESTION_STARTS = _wordset(
     "what whats what's wat why how when where who which whose is isnt are does do did "
     "can could would should will was were am may que qué quoi est was wie warum o por "
     "porque pourquoi cómo como"
 )
-_DO_QUESTION_SUBJECTS = words("you u i we they people most other customers users variables")
+_DO_QUESTION_SUBJECTS = _wordset("you u i we they people most other customers users variables")
 _POLITE = re.compile(
     r"\b(?:can|could|would|will) (?:you|u)\b|\bplease\b|\bpl[sz]\b|\bi (?:want|need)\b"
     r"|\bi'?d like\b|\blet'?s\b|\bi would like\b|\bwe need\b"
@@ -58,7 +59,7 @@ _ADVICE = re.compile(
 _NO_EDIT = re.compile(
     r"\b(?:don'?t (?:change|cut|edit)|no edits|just (?:show|list|tell)|not yet|but just)\b"
 )
-_EDIT_VERBS = words(
+_EDIT_VERBS = _wordset(
     "add remove delete drop cut make write create build change rewrite rephrase replace "
     "rename swap move put fix improve update shorten trim tighten translate convert merge "
     "mention include use keep limit set turn adapt generate draft redo expand polish "
@@ -67,27 +68,27 @@ _EDIT_VERBS = words(
     "agrega añade haz escribe crea mejora arregla ajoute rends crée améliore füge "
     "schreib mach erstell adicione crie melhora aggiungi rendilo hazme"
 )
-_ASK_VERBS = words(
+_ASK_VERBS = _wordset(
     "explain show tell describe summarize summarise list compare rate grade review check "
     "simulate pretend suggest count read find point walk"
 )
-_VAGUE_WORDS = words(
+_VAGUE_WORDS = _wordset(
     "better improve improved improvement improvements fix fixx good great perfect stronger "
     "smarter effective optimize optimise polish enhance pop magic decent best pro properly "
     "robust powerful meh nicer engaging natural human impressive premium somehow stuff "
     "things whatever everything something beter improv mejóralo arréglalo améliore besser "
     "melhora migliore work works"
 )
-_SECTIONS = words(
+_SECTIONS = _wordset(
     "role goal goals rule rules context example examples tone persona greeting intro "
     "introduction fallback constraint constraints instructions format faq opener sign "
     "closing escalation disclaimer section sections objetivo reglas"
 )
-_AFFIRM = words(
+_AFFIRM = _wordset(
     "yes yeah yep yup y sure ok okay k absolutely please go do sounds perfect great "
     "exactly sí si oui ja sim let's lets"
 )
-_DIRECTION = words(
+_DIRECTION = _wordset(
     "shorter short shorten longer concise brief briefer formal informal casual friendly "
     "friendlier warm warmer pushy salesy conversational professional playful upscale "
     "motivational calm calmer polite direct simple simpler plain relaxed corporate wordy "
@@ -95,12 +96,12 @@ _DIRECTION = words(
     "bullet bullets paragraphs paragraph sentences sentence words max maximum fewer less "
     "faster slower earlier instead everywhere throughout"
 )
-_REMARK = words(
+_REMARK = _wordset(
     "thanks thank thx ty cool nice awesome love lol haha hahaha fair interesting wow "
     "gracias merci danke obrigado good great perfect ok okay k"
 )
-_RETRY = words("again redo another retry still worse quite try different else")
-_NEGATE = words("no nah nope not never hold wait maybe later hmm non nein não")
+_RETRY = _wordset("again redo another retry still worse quite try different else")
+_NEGATE = _wordset("no nah nope not never hold wait maybe later hmm non nein não")
 _OFFER = re.compile(
     r"\b(?:want me to|should i|shall i|would you like me to|do you want me to|go ahead\??"
     r"|apply (?:it|this|them)|proceed|i can|i could|i'?d (?:suggest|recommend)"
@@ -131,7 +132,7 @@ SparseVector = tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64]]
 
 def featurize(turn: Turn) -> dict[str, Counter[str]]:
     """Named features by group, as raw counts (not yet normalised)."""
-    text = _fold(turn.text)
+    text = _fold(turn.text[:MAX_TEXT_CHARS])
     tokens = _TOKEN.findall(text)
     words = [t for t in tokens if t[0].isalnum()]
     flag = "p1" if turn.has_current_prompt else "p0"
@@ -139,7 +140,7 @@ def featurize(turn: Turn) -> dict[str, Counter[str]]:
         "word": _word_features(words),
         "char": _char_features(words),
         "prompt": _prompt_features(words, flag),
-        "cues": _cue_features(turn.text, text, tokens, words, flag),
+        "cues": _cue_features(turn.text[:MAX_TEXT_CHARS], text, tokens, words, flag),
         "context": _context_features(words, "?" in tokens, turn.last_assistant),
         "assistant": _assistant_features(turn.last_assistant),
     }
