@@ -1,0 +1,1 @@
+"""Prompt authoring: XML prompts, drafting, editing and the streaming assistant."""
