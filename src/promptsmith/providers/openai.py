@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from functools import partial
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import openai
 
@@ -79,13 +79,14 @@ class OpenAIProvider:
         self.api: OpenAIApi = api or settings.openai_api
         timeout = upstream_timeout(settings.connect_timeout)
         # Without a key, send no Authorization header at all (the SDK insists on a key).
-        headers = None if key else cast(dict[str, str], {"Authorization": openai.omit})
+        self._keyless: dict[str, Any] = (
+            {} if key else {"extra_headers": {"Authorization": openai.omit}}
+        )
         self._client = openai.AsyncOpenAI(
             api_key=key or "unused",
             base_url=base_url,
             max_retries=0,
             timeout=timeout,
-            default_headers=headers,
             http_client=openai.DefaultAsyncHttpxClient(limits=UPSTREAM_LIMITS, timeout=timeout),
         )
 
@@ -106,7 +107,7 @@ class OpenAIProvider:
 
     async def _chat_events(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
         params = chat_params(request, hosted=self.hosted)
-        upstream = await self._client.chat.completions.create(**params)
+        upstream = await self._client.chat.completions.create(**params, **self._keyless)
         reader = _ChatReader()
         async with upstream:
             async for chunk in upstream:
@@ -120,7 +121,7 @@ class OpenAIProvider:
 
     async def _responses_events(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
         params = responses_params(request, hosted=self.hosted)
-        upstream = await self._client.responses.create(**params)
+        upstream = await self._client.responses.create(**params, **self._keyless)
         reader = _ResponsesReader(request.model)
         async with upstream:
             async for event in upstream:
