@@ -38,10 +38,14 @@ async def drain_until_error(
     subject: Subject, model: str
 ) -> tuple[list[ProviderEvent], ProviderError]:
     events: list[ProviderEvent] = []
-    with pytest.raises(ProviderError) as caught:
+
+    async def consume() -> None:
         async with aclosing(subject.provider.stream(make_request(model))) as stream:  # type: ignore[type-var]
             async for event in stream:
                 events.append(event)
+
+    with pytest.raises(ProviderError) as caught:
+        await consume()
     return events, caught.value
 
 
@@ -123,7 +127,9 @@ async def test_usage_reports_cached_and_reasoning_tokens(subject: Subject) -> No
         "cache_read_tokens": 1500,
         "reasoning_tokens": 120,
     }
-    await subject.emulator.control.queue("emu-usage", {"text": "ok", "reasoning": "hm", "usage": usage})
+    await subject.emulator.control.queue(
+        "emu-usage", {"text": "ok", "reasoning": "hm", "usage": usage}
+    )
 
     completion = await collect(subject.provider.stream(make_request("emu-usage", reasoning=True)))
 
@@ -133,7 +139,9 @@ async def test_usage_reports_cached_and_reasoning_tokens(subject: Subject) -> No
 
 
 async def test_model_name_grammar_gives_cached_usage(subject: Subject) -> None:
-    completion = await collect(subject.provider.stream(make_request("emu-think-cached", reasoning=True)))
+    completion = await collect(
+        subject.provider.stream(make_request("emu-think-cached", reasoning=True))
+    )
 
     assert completion.usage.cache_read_tokens == 1024
     assert completion.usage.input_tokens > 1024
@@ -179,7 +187,9 @@ async def test_overloaded_once_then_the_same_request_succeeds(subject: Subject) 
     assert completion.text == "Echo: again"
 
 
-async def test_a_dropped_connection_after_some_tokens_interrupts_the_stream(subject: Subject) -> None:
+async def test_a_dropped_connection_after_some_tokens_interrupts_the_stream(
+    subject: Subject,
+) -> None:
     events, error = await drain_until_error(subject, "emu-drop3")
 
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["Echo: ", "What ", "is "]

@@ -57,7 +57,9 @@ class GeminiSurface:
         tools = [
             declaration.get("name", "")
             for tool in body.get("tools") or []
-            for declaration in tool.get("functionDeclarations") or []
+            for declaration in tool.get("functionDeclarations")
+            or tool.get("function_declarations")
+            or []
         ]
         return Prompt(last_user_text=last, tool_names=tools)
 
