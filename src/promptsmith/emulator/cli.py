@@ -38,9 +38,5 @@ def llm_emulator(
     )
 
 
-app = typer.Typer(help="Wire-level LLM provider emulator.")
-app.command("llm-emulator")(llm_emulator)
-
-
 def main() -> None:
     typer.run(llm_emulator)
