@@ -7,7 +7,7 @@ import time
 from contextlib import aclosing
 
 import pytest
-from conftest import Subject, make_request
+from provider_cases import Subject, make_request
 
 from promptsmith.exceptions import (
     ProviderConnectionError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import API_KEY, make_request, settings_for
+from provider_cases import API_KEY, make_request, settings_for
 
 from promptsmith.emulator.testing import Emulator
 from promptsmith.providers.anthropic import AnthropicProvider, request_params
