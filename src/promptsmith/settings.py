@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         None, validation_alias=_env("OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
+    # Which OpenAI API the openai adapter uses: "auto" picks the Responses API for
+    # OpenAI's reasoning models (o-series, gpt-5) at api.openai.com, else Chat
+    # Completions (what OpenAI-compatible servers speak).
+    openai_api: Literal["auto", "chat", "responses"] = "auto"
     gemini_api_key: SecretStr | None = Field(
         None, validation_alias=_env("GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
     )
