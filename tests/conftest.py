@@ -49,6 +49,9 @@ from promptsmith.settings import Settings
 from promptsmith.storage.db import Database, upgrade
 from promptsmith.testing_pg import PostgresServer, start_pgserver
 
+# The wire-level LLM emulator's fixtures (`emulator`, `emulator_server`) for every test.
+pytest_plugins = ["promptsmith.emulator.testing"]
+
 # Read before `_clean_environment` hides every PROMPTSMITH_* variable from the tests.
 TEST_DATABASE_URL = os.environ.get("PROMPTSMITH_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("PROMPTSMITH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -27,6 +27,15 @@ app.add_typer(org_app, name="org")
 err = Console(stderr=True)
 
 
+def _register_emulator() -> None:
+    from .emulator.cli import llm_emulator
+
+    app.command("llm-emulator")(llm_emulator)
+
+
+_register_emulator()
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

@@ -1,5 +1,1 @@
-"""The emulator's own tests use the same fixtures other test modules do."""
-
-from promptsmith.emulator.testing import emulator, emulator_server
-
-__all__ = ["emulator", "emulator_server"]
+"""The emulator's own tests use the suite-wide `emulator` fixture (tests/conftest.py)."""

@@ -7,9 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from provider_cases import CASES, Case, Subject
 
-from promptsmith.emulator.testing import Emulator, emulator, emulator_server
-
-__all__ = ["emulator", "emulator_server"]
+from promptsmith.emulator.testing import Emulator
 
 
 @pytest.fixture(params=CASES, ids=[case.name for case in CASES])
