@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             yield
         finally:
+            await services.providers.aclose()
             await services.usage.flush()
             await services.db.dispose()
             await services.close_redis()

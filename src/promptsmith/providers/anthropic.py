@@ -63,6 +63,7 @@ class AnthropicProvider:
 
     def __init__(self, settings: Settings) -> None:
         key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
+        self._secrets = (key,) if key else ()
         timeout = upstream_timeout(settings.connect_timeout)
         self._client = anthropic.AsyncAnthropic(
             # A keyless base URL (a local proxy) still needs some key for the SDK.
@@ -74,7 +75,9 @@ class AnthropicProvider:
         )
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
-        return guarded(self._events(request), partial(map_error, model=request.model))
+        return guarded(
+            self._events(request), partial(map_error, model=request.model), self._secrets
+        )
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -10,13 +10,16 @@ Conventions every adapter follows (the router and the usage table rely on them):
 - An error after the first event was yielded is a `StreamInterrupted`.
 - A stream that ends without the provider's end marker is an error, never a
   silent success.
+- Error messages are redacted (`redact`): providers sometimes quote the API key
+  they were sent, and these messages reach clients and logs.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -47,10 +50,13 @@ def upstream_timeout(connect: float) -> httpx2.Timeout:
 
 
 async def guarded(
-    events: AsyncGenerator[ProviderEvent, None], map_error: ErrorMapper
+    events: AsyncGenerator[ProviderEvent, None],
+    map_error: ErrorMapper,
+    secrets: Iterable[str] = (),
 ) -> AsyncIterator[ProviderEvent]:
     """Yield `events`, turning any failure into a ProviderError via `map_error(exc, started)`.
 
+    The error's message is redacted of `secrets` (and anything shaped like a key).
     Closing or cancelling this generator closes `events`, and with it the
     upstream HTTP response.
     """
@@ -60,13 +66,47 @@ async def guarded(
             started = True
             yield event
     except ProviderError as exc:
-        if not started:
+        error = exc if not started else interrupted(exc)
+        redact_error(error, secrets)
+        if error is exc:
             raise
-        raise interrupted(exc) from exc
+        raise error from exc
     except Exception as exc:
-        raise map_error(exc, started) from exc
+        error = redact_error(map_error(exc, started), secrets)
+        # An error with a status quotes the provider's response, already in the
+        # (redacted) message; the SDK's exception would carry it unredacted into
+        # any traceback. Keep the chain for everything else (ours to debug).
+        raise error from (None if error.status_code is not None else exc)
     finally:
         await events.aclose()
+
+
+_REDACTED = "[redacted]"
+_KEY_SHAPED = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_\-*]{8,}|AIza[0-9A-Za-z_\-]{16,}|ya29\.[0-9A-Za-z_\-.]{16,})"
+)
+_KEY_PARAM = re.compile(r"(?i)\b((?:api[_-]?)?key=)[^&\s\"']+")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` without the given secrets, API-key-shaped strings, `key=` query values
+    and bearer tokens."""
+    for secret in secrets:
+        if len(secret) >= 6:
+            text = text.replace(secret, _REDACTED)
+    text = _KEY_SHAPED.sub(_REDACTED, text)
+    text = _KEY_PARAM.sub(lambda m: m.group(1) + _REDACTED, text)
+    return _BEARER.sub(lambda m: m.group(1) + _REDACTED, text)
+
+
+def redact_error(error: ProviderError, secrets: Iterable[str] = ()) -> ProviderError:
+    """Redact `error`'s message in place (and return it)."""
+    message = redact(error.message, secrets)
+    if message != error.message:
+        error.message = message
+        error.args = (message,)
+    return error
 
 
 def interrupted(error: ProviderError) -> ProviderError:

@@ -83,6 +83,7 @@ class GeminiProvider:
 
     def __init__(self, settings: Settings) -> None:
         key = settings.gemini_api_key.get_secret_value() if settings.gemini_api_key else None
+        self._secrets = (key,) if key else ()
         self._http = httpx2.AsyncClient(
             transport=_ConnectTimeoutTransport(settings.connect_timeout)
         )
@@ -93,7 +94,9 @@ class GeminiProvider:
         self._client = genai.Client(api_key=key or "unused", vertexai=False, http_options=options)
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
-        return guarded(self._events(request), partial(map_error, model=request.model))
+        return guarded(
+            self._events(request), partial(map_error, model=request.model), self._secrets
+        )
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()

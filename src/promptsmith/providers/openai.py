@@ -74,6 +74,7 @@ class OpenAIProvider:
 
     def __init__(self, settings: Settings, *, api: OpenAIApi | None = None) -> None:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        self._secrets = (key,) if key else ()
         base_url = settings.openai_base_url
         self.hosted = base_url is None or "api.openai.com" in base_url
         self.api: OpenAIApi = api or settings.openai_api
@@ -100,7 +101,7 @@ class OpenAIProvider:
             events = self._responses_events(request)
         else:
             events = self._chat_events(request)
-        return guarded(events, partial(map_error, model=request.model))
+        return guarded(events, partial(map_error, model=request.model), self._secrets)
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -388,12 +389,18 @@ def map_error(exc: BaseException, started: bool, *, model: str) -> ProviderError
     if isinstance(exc, openai.APIStatusError):
         retry_after = parse_retry_after(exc.response.headers)
         error = status_error(
-            exc.status_code, exc.message, provider=PROVIDER, model=model, retry_after=retry_after
+            exc.status_code,
+            _body_message(exc.body) or exc.message,
+            provider=PROVIDER,
+            model=model,
+            retry_after=retry_after,
         )
     elif isinstance(exc, openai.APITimeoutError):
         error = ProviderTimeout(exc.message, provider=PROVIDER, model=model)
     elif isinstance(exc, openai.APIConnectionError):
-        error = ProviderConnectionError(exc.message, provider=PROVIDER, model=model)
+        # The SDK says only "Connection error."; what happened is in the cause.
+        detail = f"connection to {PROVIDER} failed: {exc.__cause__}" if exc.__cause__ else ""
+        error = ProviderConnectionError(detail or exc.message, provider=PROVIDER, model=model)
     elif isinstance(exc, openai.APIError):  # an `{"error": ...}` payload inside the stream
         body = exc.body if isinstance(exc.body, dict) else {}
         kind = body.get("code") or body.get("type")
@@ -403,3 +410,10 @@ def map_error(exc: BaseException, started: bool, *, model: str) -> ProviderError
             exc, provider=PROVIDER, model=model
         )
     return interrupted(error) if started else error
+
+
+def _body_message(body: object) -> str | None:
+    """The `error.message` of an error body (the SDK prefixes its own "Error code: N - ")."""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) and message else None

@@ -66,10 +66,12 @@ class ProviderRegistry:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._instances: dict[str, Provider] = {}
+        self._built: set[str] = set()  # instances made here (not registered): closed by aclose
 
     def register(self, name: str, provider: Provider) -> None:
         """Install a provider instance under `name` (tests use this for scripted ones)."""
         self._instances[name] = provider
+        self._built.discard(name)
 
     def names(self) -> list[str]:
         return sorted(set(_BUILTIN) | set(self._instances))
@@ -84,4 +86,17 @@ class ProviderRegistry:
             raise setup_required(name)
         provider = _load(_BUILTIN[name])(self._settings)
         self._instances[name] = provider
+        self._built.add(name)
         return provider
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients of the adapters made here (at shutdown).
+
+        They are forgotten, so a later `get` makes fresh ones; registered
+        instances belong to whoever registered them and are kept.
+        """
+        built, self._built = self._built, set()
+        for name in built:
+            aclose = getattr(self._instances.pop(name), "aclose", None)
+            if aclose is not None:
+                await aclose()

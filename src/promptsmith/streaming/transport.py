@@ -24,6 +24,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ..exceptions import PromptsmithError
 from ..metrics import STREAMS_ACTIVE
 from .events import Done, ErrorEvent, Event, encode
 
@@ -115,7 +116,7 @@ class EventStreamResponse(Response):
             except _ClientGone:
                 raise
             except Exception as exc:
-                logger.exception("stream failed after headers were sent")
+                _log_failure(exc)
                 async with lock:
                     await self._send_body(send, frame(encode(self.on_error(exc))))
             async with lock:
@@ -150,6 +151,15 @@ class EventStreamResponse(Response):
                 self.disconnected = True
                 scope.cancel()
                 return
+
+
+def _log_failure(exc: Exception) -> None:
+    if isinstance(exc, PromptsmithError):
+        # Expected failures (a provider error, setup required): their message says
+        # it all and is safe to log; a traceback would add the SDK's raw exception.
+        logger.warning("stream ended with %s: %s", type(exc).__name__, exc)
+    else:
+        logger.exception("stream failed after headers were sent")
 
 
 async def _aclose(events: AsyncIterator[Event]) -> None:
