@@ -7,7 +7,7 @@ under their standard names as well, so an existing shell setup just works.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     default_model: str = "claude-sonnet-4-6"
     # e.g. "anthropic:claude-sonnet-4-6,openai:gpt-4o-mini"
     fallback_chain: str = ""
+    # Per-call model roles, e.g. "summary=openai:gpt-4o-mini,classify=google:gemini-2.5-flash":
+    # code asks the router for a role; a role not listed here uses the default model.
+    model_roles: str = ""
 
     anthropic_api_key: SecretStr | None = Field(
         None, validation_alias=_env("ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
@@ -94,6 +97,27 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(0.5, ge=0)
     retry_max_delay: float = Field(8.0, ge=0)
 
+    @field_validator("fallback_chain")
+    @classmethod
+    def _check_chain(cls, value: str) -> str:
+        for spec in _items(value):
+            _check_model_spec(spec)
+        return value
+
+    @field_validator("model_roles")
+    @classmethod
+    def _check_roles(cls, value: str) -> str:
+        for item in _items(value):
+            role, sep, spec = item.partition("=")
+            if not sep or not role.strip():
+                raise ValueError(f"expected role=provider:model, got {item!r}")
+            if role.strip() == "default":
+                raise ValueError(
+                    "the default role's model is PROMPTSMITH_DEFAULT_PROVIDER / _DEFAULT_MODEL"
+                )
+            _check_model_spec(spec)
+        return value
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
@@ -104,3 +128,19 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'promptsmith.db').resolve()}"
+
+
+_PROVIDERS: tuple[str, ...] = get_args(ProviderName)
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _check_model_spec(spec: str) -> None:
+    """`provider:model` with a known provider (model names are free-form)."""
+    provider, sep, model = spec.strip().partition(":")
+    if not sep or not model.strip():
+        raise ValueError(f"expected provider:model, got {spec.strip()!r}")
+    if provider.strip() not in _PROVIDERS:
+        raise ValueError(f"unknown provider {provider.strip()!r} in {spec.strip()!r}")

@@ -69,6 +69,11 @@ class Target:
     keyless: bool = False
 
     @property
+    def url_setting(self) -> str:
+        """The setting that holds this provider's base URL."""
+        return {"google": "gemini_base_url"}.get(self.provider, f"{self.provider}_base_url")
+
+    @property
     def backup(self) -> Target:
         """Another provider, for fallback tests."""
         return TARGETS[1] if self.provider == "anthropic" else TARGETS[0]

@@ -19,6 +19,9 @@ from promptsmith.providers.common import (
     interrupted,
     parse_arguments,
     parse_retry_after,
+    redact,
+    redact_error,
+    safe_url,
     status_error,
     status_for_kind,
 )
@@ -127,3 +130,38 @@ def test_interrupted_keeps_the_details_and_is_final() -> None:
     assert error.retryable is False
     assert (error.provider, error.model, error.status_code) == ("p", "m", 429)
     assert interrupted(error) is error
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Incorrect API key provided: my-own-key-123.", "Incorrect API key provided: [redacted]."),
+        ("key sk-proj-abcdefghijklmnop rejected", "key [redacted] rejected"),
+        ("masked sk-abc*************wxyz here", "masked [redacted] here"),
+        ("bad key AIzaSyA1234567890abcdefghijk", "bad key [redacted]"),
+        (
+            "GET /v1/models?key=abc123&alt=sse failed",
+            "GET /v1/models?key=[redacted]&alt=sse failed",
+        ),
+        (
+            "header Authorization: Bearer abcdefgh12345678",
+            "header Authorization: Bearer [redacted]",
+        ),
+        ("The server is overloaded.", "The server is overloaded."),
+        ("task-based skills", "task-based skills"),
+    ],
+)
+def test_redact(text: str, expected: str) -> None:
+    assert redact(text, ["my-own-key-123"]) == expected
+
+
+def test_redact_error_keeps_the_error_and_rewrites_its_message() -> None:
+    error = ProviderRequestError("bad key sk-live-0123456789", provider="openai", status_code=401)
+    assert redact_error(error) is error
+    assert error.message == str(error) == "bad key [redacted]"
+    assert (error.provider, error.status_code) == ("openai", 401)
+
+
+def test_safe_url_drops_credentials_and_query() -> None:
+    assert safe_url("http://user:pw@localhost:11434/v1?token=x") == "http://localhost:11434/v1"
+    assert safe_url("https://api.openai.com/v1") == "https://api.openai.com/v1"

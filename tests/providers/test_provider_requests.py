@@ -10,7 +10,7 @@ from promptsmith.emulator.testing import Emulator
 from promptsmith.providers.anthropic import AnthropicProvider, request_params
 from promptsmith.providers.base import ChatMessage, ReasoningDelta, ToolCall, Usage, collect
 from promptsmith.providers.gemini import GeminiProvider
-from promptsmith.providers.openai import OpenAIProvider
+from promptsmith.providers.openai import OpenAIProvider, responses_params
 
 HISTORY = [
     ChatMessage(role="user", content="Find cats"),
@@ -262,3 +262,16 @@ def settings_for_hosted() -> Any:
     from promptsmith.settings import Settings
 
     return Settings(_env_file=None, openai_api_key=API_KEY)  # type: ignore[call-arg]
+
+
+def test_openai_responses_asks_hosted_reasoning_only_of_reasoning_models() -> None:
+    asked = make_request("gpt-4o", reasoning=True, temperature=0.2)
+    plain = responses_params(asked, hosted=True)
+    assert "reasoning" not in plain, "api.openai.com refuses `reasoning` for gpt-4o"
+    assert plain["temperature"] == 0.2
+
+    thinking = responses_params(make_request("o4-mini", reasoning=True), hosted=True)
+    assert thinking["reasoning"] == {"effort": "medium", "summary": "auto"}
+
+    local = responses_params(make_request("qwen3", reasoning=True), hosted=False)
+    assert local["reasoning"] == {"effort": "medium", "summary": "auto"}

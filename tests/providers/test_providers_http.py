@@ -54,7 +54,7 @@ from promptsmith.providers.base import (
 from promptsmith.providers.router import CallContext, ModelRouter
 from promptsmith.storage.db import Database
 from promptsmith.storage.models import UsageRecord
-from promptsmith.testing import LiveServer
+from promptsmith.testing import LiveServer, free_port
 
 
 @pytest.fixture(params=TARGETS, ids=[t.name for t in TARGETS])
@@ -338,6 +338,36 @@ async def test_a_pinned_model_does_not_fall_back(start: StackFactory, target: Ta
     assert await stack.emulator.control.requests(model="emu-backup") == []
 
 
+async def test_a_longer_retry_after_than_the_max_delay_is_passed_on(start: StackFactory) -> None:
+    stack = await start("emu-429-ra30", max_retries=2, retry_max_delay=5)
+
+    response = await stack.post(NL_EDIT, {"selectedText": "<rule>x</rule>", "instruction": "y"})
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "30"
+    assert response.json()["success"] is False
+    assert len(await stack.requests("emu-429-ra30")) == 1, "not retried: it would be refused"
+
+
+async def test_an_unreachable_server_is_an_error_naming_the_provider(
+    start: StackFactory, target: Target
+) -> None:
+    # E.g. a local Ollama that is not running: connection refused, retried, then reported.
+    address = f"127.0.0.1:{free_port()}" + ("/v1" if target.provider == "openai" else "")
+    stack = await start("llama3", max_retries=1, **{target.url_setting: f"http://me:pw@{address}"})
+
+    events = await stack.stream()
+
+    assert_well_formed(events)
+    assert types(events)[-2:] == ["error", "done"]
+    error = events[-2]
+    assert error["provider"] == target.provider
+    assert f"connection to {target.provider} at http://{address} failed" in error["message"]
+    assert "pw@" not in error["message"]
+    rows = await stack.usage_rows()
+    assert [r.status for r in rows] == ["error", "error"]
+
+
 # --- failures after and before the first token -------------------------------------------
 
 
@@ -563,4 +593,4 @@ async def test_an_echoed_api_key_never_reaches_the_client_or_the_logs(
     for text in (str(events), response.text, caplog.text):
         assert API_KEY not in text
         assert API_KEY[:12] not in text
-    assert "Traceback" not in str(events) + response.text
+    assert "Traceback" not in str(events) + response.text + caplog.text

@@ -216,3 +216,29 @@ async def test_cut_stream_is_recorded_as_partial(build: Any) -> None:
     [row] = await summarize(services.db, org="org-1")
     assert row.partial_calls == 1
     assert slow.cancelled == 1
+
+
+async def test_a_retry_after_longer_than_the_max_delay_falls_back_at_once(build: Any) -> None:
+    services = await build(retry_max_delay=1, fallback_chain="openai:gpt-backup")
+    limited = ScriptedProvider(
+        [[ProviderRateLimited("slow down", status_code=429, retry_after=60)], "never"]
+    )
+    backup = ScriptedProvider(["from the backup"])
+    services.providers.register("anthropic", limited)
+    services.providers.register("openai", backup)
+    assert await text_of(services.router, ModelChoice("anthropic", "m")) == "from the backup"
+    assert len(limited.requests) == 1
+
+
+async def test_a_retry_after_longer_than_the_max_delay_is_final_without_fallback(
+    build: Any,
+) -> None:
+    services = await build(retry_max_delay=1)
+    limited = ScriptedProvider(
+        [[ProviderRateLimited("slow down", status_code=429, retry_after=60)], "never"]
+    )
+    services.providers.register("anthropic", limited)
+    with pytest.raises(ProviderRateLimited) as caught:
+        await text_of(services.router, ModelChoice("anthropic", "m"))
+    assert caught.value.retry_after == 60
+    assert len(limited.requests) == 1

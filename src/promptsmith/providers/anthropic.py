@@ -19,7 +19,7 @@ from typing import Any
 
 import anthropic
 
-from ..exceptions import ProviderConnectionError, ProviderError, ProviderTimeout
+from ..exceptions import ProviderError, ProviderTimeout
 from ..settings import Settings
 from .base import (
     ChatMessage,
@@ -35,6 +35,7 @@ from .base import (
 from .common import (
     UPSTREAM_LIMITS,
     ToolCallAssembler,
+    connection_error,
     guarded,
     incomplete_stream,
     interrupted,
@@ -64,6 +65,7 @@ class AnthropicProvider:
     def __init__(self, settings: Settings) -> None:
         key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
         self._secrets = (key,) if key else ()
+        self._base_url = settings.anthropic_base_url
         timeout = upstream_timeout(settings.connect_timeout)
         self._client = anthropic.AsyncAnthropic(
             # A keyless base URL (a local proxy) still needs some key for the SDK.
@@ -76,7 +78,9 @@ class AnthropicProvider:
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
         return guarded(
-            self._events(request), partial(map_error, model=request.model), self._secrets
+            self._events(request),
+            partial(map_error, model=request.model, base_url=self._base_url),
+            self._secrets,
         )
 
     async def aclose(self) -> None:
@@ -220,7 +224,9 @@ class _StreamReader:
         )
 
 
-def map_error(exc: BaseException, started: bool, *, model: str) -> ProviderError:
+def map_error(
+    exc: BaseException, started: bool, *, model: str, base_url: str | None = None
+) -> ProviderError:
     """Any anthropic SDK or transport failure as a ProviderError (final once started)."""
     error: ProviderError
     if isinstance(exc, anthropic.APIStatusError):
@@ -235,9 +241,9 @@ def map_error(exc: BaseException, started: bool, *, model: str) -> ProviderError
     elif isinstance(exc, anthropic.APITimeoutError):
         error = ProviderTimeout(exc.message, provider=PROVIDER, model=model)
     elif isinstance(exc, anthropic.APIConnectionError):
-        error = ProviderConnectionError(exc.message, provider=PROVIDER, model=model)
+        error = connection_error(exc, provider=PROVIDER, model=model, base_url=base_url)
     else:
-        error = transport_error(exc, provider=PROVIDER, model=model) or unexpected_error(
-            exc, provider=PROVIDER, model=model
-        )
+        error = transport_error(
+            exc, provider=PROVIDER, model=model, base_url=base_url
+        ) or unexpected_error(exc, provider=PROVIDER, model=model)
     return interrupted(error) if started else error

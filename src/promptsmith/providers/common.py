@@ -23,6 +23,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, M
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 
@@ -171,19 +172,39 @@ def status_for_kind(kind: str | None) -> int | None:
     return _KIND_STATUS.get((kind or "").lower())
 
 
-def transport_error(exc: BaseException, *, provider: str, model: str) -> ProviderError | None:
+def transport_error(
+    exc: BaseException, *, provider: str, model: str, base_url: str | None = None
+) -> ProviderError | None:
     """Errors of the HTTP layer and of unparseable payloads; None for anything else."""
     if isinstance(exc, httpx2.TimeoutException):
         return ProviderTimeout(f"{provider} timed out: {exc}", provider=provider, model=model)
     if isinstance(exc, httpx2.TransportError):
-        return ProviderConnectionError(
-            f"connection to {provider} failed: {exc}", provider=provider, model=model
-        )
+        return connection_error(exc, provider=provider, model=model, base_url=base_url)
     if isinstance(exc, json.JSONDecodeError):
         return ProviderConnectionError(
             f"{provider} sent a malformed stream: {exc}", provider=provider, model=model
         )
     return None
+
+
+def connection_error(
+    exc: BaseException, *, provider: str, model: str, base_url: str | None = None
+) -> ProviderConnectionError:
+    """A failed connection, saying where to (a local server that is not running is the
+    usual cause) and why: the SDKs' own "Connection error." hides that in the cause."""
+    detail = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+    where = f" at {safe_url(base_url)}" if base_url else ""
+    return ProviderConnectionError(
+        f"connection to {provider}{where} failed: {detail}", provider=provider, model=model
+    )
+
+
+def safe_url(url: str) -> str:
+    """`url` without credentials or query, to show in messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def unexpected_error(exc: BaseException, *, provider: str, model: str) -> ProviderError:

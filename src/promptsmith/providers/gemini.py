@@ -84,6 +84,7 @@ class GeminiProvider:
     def __init__(self, settings: Settings) -> None:
         key = settings.gemini_api_key.get_secret_value() if settings.gemini_api_key else None
         self._secrets = (key,) if key else ()
+        self._base_url = settings.gemini_base_url
         self._http = httpx2.AsyncClient(
             transport=_ConnectTimeoutTransport(settings.connect_timeout)
         )
@@ -95,7 +96,9 @@ class GeminiProvider:
 
     def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
         return guarded(
-            self._events(request), partial(map_error, model=request.model), self._secrets
+            self._events(request),
+            partial(map_error, model=request.model, base_url=self._base_url),
+            self._secrets,
         )
 
     async def aclose(self) -> None:
@@ -239,7 +242,9 @@ def _retry_delay(details: Any) -> float | None:
     return None
 
 
-def map_error(exc: BaseException, started: bool, *, model: str) -> ProviderError:
+def map_error(
+    exc: BaseException, started: bool, *, model: str, base_url: str | None = None
+) -> ProviderError:
     """Any google-genai SDK or transport failure as a ProviderError (final once started)."""
     error: ProviderError
     if isinstance(exc, genai_errors.APIError):
@@ -256,7 +261,7 @@ def map_error(exc: BaseException, started: bool, *, model: str) -> ProviderError
             f"{PROVIDER} sent a malformed stream: {exc}", provider=PROVIDER, model=model
         )
     else:
-        error = transport_error(exc, provider=PROVIDER, model=model) or unexpected_error(
-            exc, provider=PROVIDER, model=model
-        )
+        error = transport_error(
+            exc, provider=PROVIDER, model=model, base_url=base_url
+        ) or unexpected_error(exc, provider=PROVIDER, model=model)
     return interrupted(error) if started else error

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import openai
 
-from ..exceptions import ProviderConnectionError, ProviderError, ProviderTimeout
+from ..exceptions import ProviderError, ProviderTimeout
 from ..settings import Settings
 from .base import (
     ChatMessage,
@@ -46,6 +46,7 @@ from .base import (
 from .common import (
     UPSTREAM_LIMITS,
     ToolCallAssembler,
+    connection_error,
     guarded,
     incomplete_stream,
     interrupted,
@@ -76,6 +77,7 @@ class OpenAIProvider:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         self._secrets = (key,) if key else ()
         base_url = settings.openai_base_url
+        self._base_url = base_url
         self.hosted = base_url is None or "api.openai.com" in base_url
         self.api: OpenAIApi = api or settings.openai_api
         timeout = upstream_timeout(settings.connect_timeout)
@@ -101,7 +103,11 @@ class OpenAIProvider:
             events = self._responses_events(request)
         else:
             events = self._chat_events(request)
-        return guarded(events, partial(map_error, model=request.model), self._secrets)
+        return guarded(
+            events,
+            partial(map_error, model=request.model, base_url=self._base_url),
+            self._secrets,
+        )
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -216,7 +222,8 @@ def responses_params(request: ModelRequest, *, hosted: bool) -> dict[str, Any]:
             }
             for t in request.tools
         ]
-    if request.reasoning:
+    # OpenAI refuses `reasoning` for its other models; other servers decide for themselves.
+    if request.reasoning and (_is_reasoning_model(request.model, hosted) or not hosted):
         params["reasoning"] = {"effort": "medium", "summary": "auto"}
     if request.temperature is not None and not _is_reasoning_model(request.model, hosted):
         params["temperature"] = request.temperature
@@ -383,7 +390,9 @@ def _responses_usage(usage: Any) -> Usage:
     )
 
 
-def map_error(exc: BaseException, started: bool, *, model: str) -> ProviderError:
+def map_error(
+    exc: BaseException, started: bool, *, model: str, base_url: str | None = None
+) -> ProviderError:
     """Any openai SDK or transport failure as a ProviderError (final once started)."""
     error: ProviderError
     if isinstance(exc, openai.APIStatusError):
@@ -398,17 +407,15 @@ def map_error(exc: BaseException, started: bool, *, model: str) -> ProviderError
     elif isinstance(exc, openai.APITimeoutError):
         error = ProviderTimeout(exc.message, provider=PROVIDER, model=model)
     elif isinstance(exc, openai.APIConnectionError):
-        # The SDK says only "Connection error."; what happened is in the cause.
-        detail = f"connection to {PROVIDER} failed: {exc.__cause__}" if exc.__cause__ else ""
-        error = ProviderConnectionError(detail or exc.message, provider=PROVIDER, model=model)
+        error = connection_error(exc, provider=PROVIDER, model=model, base_url=base_url)
     elif isinstance(exc, openai.APIError):  # an `{"error": ...}` payload inside the stream
         body = exc.body if isinstance(exc.body, dict) else {}
         kind = body.get("code") or body.get("type")
         error = status_error(status_for_kind(kind), exc.message, provider=PROVIDER, model=model)
     else:
-        error = transport_error(exc, provider=PROVIDER, model=model) or unexpected_error(
-            exc, provider=PROVIDER, model=model
-        )
+        error = transport_error(
+            exc, provider=PROVIDER, model=model, base_url=base_url
+        ) or unexpected_error(exc, provider=PROVIDER, model=model)
     return interrupted(error) if started else error
 
 

@@ -3,11 +3,20 @@
 Resolution order: the request's `modelOverride` (which pins every call of that
 request), then the organisation's stored default, then the server default.
 
+Model roles let one request use a cheaper model for some of its calls
+(classification, summaries): `PROMPTSMITH_MODEL_ROLES="summary=openai:gpt-4o-mini"`,
+then `router.resolve(..., role="summary")`, or `router.for_role(choice, "summary")`
+for a further call of a request already resolved. A pinned choice (`modelOverride`)
+ignores roles; the organisation's assignment is the default role's; a role that
+is not configured uses the default role's model. Role models use the fallback
+chain like any other.
+
 `ModelRouter.stream` owns resilience, in one place:
 
 * first-token and idle-between-events timeouts around the adapter's stream;
-* retries with exponential backoff and jitter (honouring `retry-after`) for
-  retryable errors, only before the first event reached the caller;
+* retries with exponential backoff and jitter (honouring `retry-after`; a
+  longer wait than `retry_max_delay` is not retried) for retryable errors,
+  only before the first event reached the caller;
 * fallback along `PROMPTSMITH_FALLBACK_CHAIN` when the primary fails before the
   first event (not for pinned requests: an explicit override means that model);
 * after the first event, any failure is final (`StreamInterrupted`), so text is
@@ -35,6 +44,8 @@ from ..metrics import PROVIDER_CALLS, PROVIDER_LATENCY, PROVIDER_TOKENS
 from ..settings import Settings
 from .base import Completion, ModelRequest, Provider, ProviderEvent, Usage, collect
 from .registry import ProviderRegistry
+
+DEFAULT_ROLE = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +108,32 @@ class ModelRouter:
         self.fallbacks = [
             ModelChoice.parse(spec) for spec in settings.fallback_chain.split(",") if spec.strip()
         ]
+        self.roles = parse_roles(settings.model_roles)
 
     async def resolve(
-        self, *, override: tuple[str, str] | None = None, org: str | None = None
+        self,
+        *,
+        override: tuple[str, str] | None = None,
+        org: str | None = None,
+        role: str = DEFAULT_ROLE,
     ) -> ModelChoice:
+        """The model for a call: the override (pinned), else the role's model, else
+        the org's assignment, else the server default."""
         if override is not None:
             return ModelChoice(override[0], override[1], pinned=True)
+        if role != DEFAULT_ROLE and role in self.roles:
+            return self.roles[role]
         if org and self._org_models is not None:
             assigned = await self._org_models(org)
             if assigned is not None:
                 return assigned
         return ModelChoice(self.settings.default_provider, self.settings.default_model)
+
+    def for_role(self, choice: ModelChoice, role: str) -> ModelChoice:
+        """The model for a `role` call of a request whose default call uses `choice`."""
+        if choice.pinned or role == DEFAULT_ROLE:
+            return choice
+        return self.roles.get(role, choice)
 
     def check_ready(self, choice: ModelChoice) -> None:
         """Raise SetupRequired now, before a stream starts, if nothing in the chain can run."""
@@ -150,7 +176,7 @@ class ModelRouter:
                     if sent_any:
                         raise _interrupted(exc, candidate) from exc
                     last_error = exc
-                    if not exc.retryable or attempt == self.settings.max_retries:
+                    if not self._retry(exc, attempt):
                         break
                     await asyncio.sleep(self._backoff(attempt, exc.retry_after))
         assert last_error is not None
@@ -159,7 +185,18 @@ class ModelRouter:
     def _chain(self, choice: ModelChoice) -> list[ModelChoice]:
         if choice.pinned:
             return [choice]
-        return [choice, *(c for c in self.fallbacks if c != choice)]
+        same = (choice.provider, choice.model)
+        return [choice, *(c for c in self.fallbacks if (c.provider, c.model) != same)]
+
+    def _retry(self, error: ProviderError, attempt: int) -> bool:
+        """Whether to try the same model again after `error` on attempt `attempt` (0-based).
+
+        Not when the provider asks for a longer wait than `retry_max_delay`: waiting
+        less would be refused again, so fall back (or fail) at once.
+        """
+        if not error.retryable or attempt >= self.settings.max_retries:
+            return False
+        return error.retry_after is None or error.retry_after <= self.settings.retry_max_delay
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -244,6 +281,19 @@ class ModelRouter:
                 partial=partial or usage is None,
             )
         )
+
+
+def parse_roles(spec: str) -> dict[str, ModelChoice]:
+    """`"summary=openai:gpt-4o-mini,classify=google:gemini-2.5-flash"` as a role map."""
+    roles: dict[str, ModelChoice] = {}
+    for item in spec.split(","):
+        if not item.strip():
+            continue
+        role, sep, model = item.partition("=")
+        if not sep or not role.strip():
+            raise ValueError(f"expected role=provider:model, got {item.strip()!r}")
+        roles[role.strip()] = ModelChoice.parse(model)
+    return roles
 
 
 def _interrupted(exc: ProviderError, choice: ModelChoice) -> StreamInterrupted:
