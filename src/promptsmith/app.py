@@ -16,7 +16,7 @@ from .api.errors import install_error_handlers
 from .api.middleware import BodyLimit, RequestContext
 from .api.schemas import AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent
 from .metrics import metrics_endpoint
-from .providers.registry import is_configured, setup_required
+from .providers.registry import startup_status
 from .services import Services
 from .settings import Settings
 from .shared.checks import log_scale_out
@@ -61,15 +61,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 
 def _log_startup(settings: Settings) -> None:
-    provider = settings.default_provider
-    if is_configured(settings, provider):
-        logger.info("default model: %s:%s", provider, settings.default_model)
-    else:
-        logger.warning(
-            "AI provider setup required: %s",
-            setup_required(provider).message,
-            extra={"provider": provider},
-        )
+    level, message = startup_status(settings)
+    logger.log(level, message, extra={"provider": settings.default_provider})
 
 
 _STREAM_SCHEMAS = (AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent)

@@ -54,7 +54,7 @@ from promptsmith.providers.base import (
 from promptsmith.providers.router import CallContext, ModelRouter
 from promptsmith.storage.db import Database
 from promptsmith.storage.models import UsageRecord
-from promptsmith.testing import LiveServer, free_port
+from promptsmith.testing import LiveServer, free_port, parse_ndjson
 
 
 @pytest.fixture(params=TARGETS, ids=[t.name for t in TARGETS])
@@ -208,6 +208,41 @@ async def test_several_tool_calls_with_text_and_reasoning(start: StackFactory) -
     reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
     assert reasoning == "I should search first."
     assert events[-1] == Finish("tool_calls")
+
+
+# --- org assignment ------------------------------------------------------------------------
+
+
+async def test_an_org_assignment_routes_the_org_to_its_provider(
+    start: StackFactory, target: Target
+) -> None:
+    backup = target.backup
+    # The server default is another provider; the org's admin assigns this one.
+    stack = await start(
+        "emu-server-default", configure=[target, backup], default_provider=backup.provider
+    )
+    admin = stack.services.verifier.mint(user="admin-1", org="org-1", role="admin")
+    assignment = {"provider": target.provider, "model": "emu-org-model"}
+    put = await stack.client.put(
+        "/api/admin/org/model", json=assignment, headers={"Authorization": f"Bearer {admin}"}
+    )
+    assert put.status_code == 200, put.text
+
+    events = await stack.stream()
+    other = stack.services.verifier.mint(user="user-2", org="org-2")
+    response = await stack.client.post(
+        ASSISTANT, json={"instruction": QUESTION}, headers={"Authorization": f"Bearer {other}"}
+    )
+
+    assert "".join(deltas(events)) == f"Echo: {QUESTION}"
+    assert len(await stack.requests("emu-org-model")) == 1
+    assert "error" not in types(parse_ndjson(response.text))
+    assert len(await stack.requests("emu-server-default", backup.api)) == 1
+    rows = await stack.usage_rows()
+    assert [(r.org_id, r.provider, r.model) for r in rows] == [
+        ("org-1", target.provider, "emu-org-model"),
+        ("org-2", backup.provider, "emu-server-default"),
+    ]
 
 
 # --- usage ---------------------------------------------------------------------------

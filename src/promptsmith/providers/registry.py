@@ -7,6 +7,7 @@ and tests register a `ScriptedProvider` under any name exactly like a real one.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable
 
 from ..exceptions import SetupRequired
@@ -59,6 +60,32 @@ def setup_required(provider: str) -> SetupRequired:
             f"server, e.g. a local one) and restart promptsmith. To use another provider, "
             f"set PROMPTSMITH_DEFAULT_PROVIDER and PROMPTSMITH_DEFAULT_MODEL."
         ),
+    )
+
+
+OFFLINE_HINT = (
+    "To run without any key, use a local OpenAI-compatible server, e.g. Ollama: "
+    "PROMPTSMITH_DEFAULT_PROVIDER=openai OPENAI_BASE_URL=http://localhost:11434/v1 "
+    "PROMPTSMITH_DEFAULT_MODEL=llama3.1 (README.md, section Providers)."
+)
+
+
+def startup_status(settings: Settings) -> tuple[int, str]:
+    """The log level and line that tell an operator, at start-up, whether AI calls can run."""
+    provider, model = settings.default_provider, settings.default_model
+    roles = f"; model roles: {settings.model_roles}" if settings.model_roles.strip() else ""
+    if is_configured(settings, provider):
+        return logging.INFO, f"default model: {provider}:{model}{roles}"
+    chain = [spec.strip() for spec in settings.fallback_chain.split(",") if spec.strip()]
+    ready = [spec for spec in chain if is_configured(settings, spec.partition(":")[0].strip())]
+    if ready:
+        key_var, url_var = SETUP_HINTS.get(provider, ("an API key", "a base URL"))
+        return logging.WARNING, (
+            f"the default provider {provider} is not configured (set {key_var} or {url_var}); "
+            f"calls fall back to {ready[0]}{roles}"
+        )
+    return logging.WARNING, (
+        f"AI provider setup required: {setup_required(provider).message} {OFFLINE_HINT}"
     )
 
 
