@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from contextlib import aclosing
 
@@ -277,6 +278,26 @@ async def test_closing_the_stream_early_closes_the_upstream_connection(subject: 
     connection = await subject.emulator.control.wait_closed(model)
     assert connection["outcome"] == "client_disconnected"
     assert connection["closed_at"] - closed_at < 1.0
+
+
+async def test_closing_the_stream_closes_the_upstream_without_garbage_collection(
+    subject: Subject,
+) -> None:
+    # The SDK's own generators may hold the response; closing ours must close it,
+    # not leave it to whenever the garbage collector finds the generator cycle.
+    model = "emu-stream-500x20ms"
+    gc.collect()
+    gc.disable()
+    try:
+        stream = subject.provider.stream(make_request(model))
+        await anext(stream)
+        await anext(stream)
+        await stream.aclose()  # type: ignore[attr-defined]
+        del stream
+        connection = await subject.emulator.control.wait_closed(model, within=5.0)
+    finally:
+        gc.enable()
+    assert connection["outcome"] == "client_disconnected"
 
 
 async def test_the_model_name_reaches_the_provider_unchanged(subject: Subject) -> None:

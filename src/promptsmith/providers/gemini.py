@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -64,8 +65,13 @@ _FINISH: dict[str, FinishReason] = {
 _SECONDS = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
-class _ConnectTimeoutTransport(httpx2.AsyncHTTPTransport):
-    """Sets the connect timeout on every request, leaving the other phases as asked."""
+# The responses the transport opens for the current call (see `GeminiProvider._events`).
+_opened: ContextVar[list[httpx2.Response] | None] = ContextVar("gemini_opened", default=None)
+
+
+class _Transport(httpx2.AsyncHTTPTransport):
+    """Sets the connect timeout on every request, leaving the other phases as asked,
+    and hands each response to the call that opened it, so the call can close it."""
 
     def __init__(self, connect_timeout: float) -> None:
         super().__init__(limits=UPSTREAM_LIMITS)
@@ -75,7 +81,11 @@ class _ConnectTimeoutTransport(httpx2.AsyncHTTPTransport):
         timeout = dict(request.extensions.get("timeout") or {})
         timeout["connect"] = self._connect_timeout
         request.extensions["timeout"] = timeout
-        return await super().handle_async_request(request)
+        response = await super().handle_async_request(request)
+        opened = _opened.get()
+        if opened is not None:
+            opened.append(response)
+        return response
 
 
 class GeminiProvider:
@@ -85,9 +95,7 @@ class GeminiProvider:
         key = settings.gemini_api_key.get_secret_value() if settings.gemini_api_key else None
         self._secrets = (key,) if key else ()
         self._base_url = settings.gemini_base_url
-        self._http = httpx2.AsyncClient(
-            transport=_ConnectTimeoutTransport(settings.connect_timeout)
-        )
+        self._http = httpx2.AsyncClient(transport=_Transport(settings.connect_timeout))
         options = types.HttpOptions(
             base_url=settings.gemini_base_url, httpx_async_client=self._http
         )
@@ -106,16 +114,29 @@ class GeminiProvider:
         await self._http.aclose()
 
     async def _events(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
+        # Closing the SDK's stream generator does not close the generators nested
+        # in it, which hold the HTTP response: it would stay open (and the model
+        # keep generating) until garbage collection. So note the response as the
+        # transport opens it (during the first chunk's wait), and close it ourselves.
         upstream = await self._client.aio.models.generate_content_stream(
             model=request.model, contents=contents(request.messages), config=config(request)
         )
+        opened: list[httpx2.Response] = []
         reader = _StreamReader()
         try:
-            async for chunk in upstream:
+            token = _opened.set(opened)
+            try:
+                chunk = await anext(upstream, None)
+            finally:
+                _opened.reset(token)
+            while chunk is not None:
                 for event in reader.feed(chunk):
                     yield event
+                chunk = await anext(upstream, None)
         finally:
             await upstream.aclose()  # type: ignore[attr-defined]
+            for response in opened:
+                await response.aclose()
         if not reader.finished:
             raise incomplete_stream(PROVIDER, request.model)
         if reader.usage is not None:
