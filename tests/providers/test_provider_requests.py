@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace as NS
 from typing import Any
 
 from provider_cases import API_KEY, make_request, settings_for
@@ -10,7 +11,7 @@ from promptsmith.emulator.testing import Emulator
 from promptsmith.providers.anthropic import AnthropicProvider, request_params
 from promptsmith.providers.base import ChatMessage, ReasoningDelta, ToolCall, Usage, collect
 from promptsmith.providers.gemini import GeminiProvider
-from promptsmith.providers.openai import OpenAIProvider, responses_params
+from promptsmith.providers.openai import OpenAIProvider, _ChatReader, responses_params
 
 HISTORY = [
     ChatMessage(role="user", content="Find cats"),
@@ -275,3 +276,31 @@ def test_openai_responses_asks_hosted_reasoning_only_of_reasoning_models() -> No
 
     local = responses_params(make_request("qwen3", reasoning=True), hosted=False)
     assert local["reasoning"] == {"effort": "medium", "summary": "auto"}
+
+
+def _chunk(*, tool_calls: list[dict[str, Any]] | None = None, finish: str | None = None) -> Any:
+    calls = [
+        NS(
+            index=c.get("index"),
+            id=c.get("id"),
+            function=NS(name=c.get("name"), arguments=c["args"]),
+        )
+        for c in tool_calls or []
+    ]
+    delta = NS(content=None, tool_calls=calls, reasoning_content=None)
+    return NS(choices=[NS(index=0, delta=delta, finish_reason=finish)], usage=None)
+
+
+def test_openai_tool_calls_without_an_index_are_told_apart_by_id() -> None:
+    reader = _ChatReader()
+    chunks = [
+        _chunk(tool_calls=[{"id": "a", "name": "search", "args": '{"query"'}]),
+        _chunk(tool_calls=[{"args": ': "cats"}'}]),
+        _chunk(tool_calls=[{"id": "b", "name": "lookup", "args": '{"term": "dogs"}'}]),
+        _chunk(finish="tool_calls"),
+    ]
+    events = [event for chunk in chunks for event in reader.feed(chunk)]
+    assert events == [
+        ToolCall("a", "search", {"query": "cats"}),
+        ToolCall("b", "lookup", {"term": "dogs"}),
+    ]

@@ -265,6 +265,7 @@ class _ChatReader:
         self.usage: Usage | None = None
         self._tools = ToolCallAssembler("call")
         self._called = False
+        self._last_tool_key: Any = None
 
     def feed(self, chunk: Any) -> list[ProviderEvent]:
         out: list[ProviderEvent] = []
@@ -283,7 +284,7 @@ class _ChatReader:
                 for call in delta.tool_calls or ():
                     function = call.function
                     self._tools.add(
-                        call.index if call.index is not None else 0,
+                        self._tool_key(call),
                         id=call.id,
                         name=function.name if function else None,
                         fragment=(function.arguments or "") if function else "",
@@ -293,6 +294,18 @@ class _ChatReader:
         if chunk.usage is not None:
             self.usage = _chat_usage(chunk.usage)
         return out
+
+    def _tool_key(self, call: Any) -> Any:
+        """Which call a fragment belongs to: its index; without one (some compatible
+        servers), a new id starts a new call and no id continues the last one."""
+        if call.index is not None:
+            key: Any = call.index
+        elif call.id:
+            key = ("id", call.id)
+        else:
+            key = self._last_tool_key if self._last_tool_key is not None else 0
+        self._last_tool_key = key
+        return key
 
     def _finish(self, reason: str) -> list[ToolCall]:
         self.finished = True
