@@ -144,9 +144,10 @@ def test_interrupted_keeps_the_details_and_is_final() -> None:
             "GET /v1/models?key=[redacted]&alt=sse failed",
         ),
         (
-            "header Authorization: Bearer abcdefgh12345678",
+            "header Authorization: Bearer abcdefgh12345678ijklmnop",
             "header Authorization: Bearer [redacted]",
         ),
+        ("Missing bearer authentication header", "Missing bearer authentication header"),
         ("The server is overloaded.", "The server is overloaded."),
         ("task-based skills", "task-based skills"),
     ],

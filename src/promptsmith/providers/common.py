@@ -87,7 +87,7 @@ _KEY_SHAPED = re.compile(
     r"\b(?:sk-[A-Za-z0-9_\-*]{8,}|AIza[0-9A-Za-z_\-]{16,}|ya29\.[0-9A-Za-z_\-.]{16,})"
 )
 _KEY_PARAM = re.compile(r"(?i)\b((?:api[_-]?)?key=)[^&\s\"']+")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/\-]{20,}=*")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
