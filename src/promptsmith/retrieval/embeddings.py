@@ -11,6 +11,7 @@ sentence-transformers (max 256 tokens, mean pooling, L2 normalisation).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import tempfile
@@ -232,7 +233,7 @@ class HashingEmbedder(_CachedQueries):
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             words = _TOKEN.findall(text.lower())
-            features = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+            features = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
             for feature in features:
                 index, sign = self._bucket(feature)
                 out[row, index] += sign

@@ -16,6 +16,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -62,7 +63,7 @@ class _Graph:
         self.inits.append(numpy_helper.from_array(value, name))
         return name
 
-    def op(self, op_type: str, *inputs: str, **attrs: object) -> str:
+    def op(self, op_type: str, *inputs: str, **attrs: Any) -> str:
         self._n += 1
         out = f"{op_type.lower()}_{self._n}"
         self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attrs))
@@ -80,7 +81,9 @@ class _Graph:
         return self.op("LayerNormalization", x, g, b, axis=-1, epsilon=eps)
 
 
-def _attention(g: _Graph, x: str, mask: str, w: dict[str, np.ndarray], p: str, cfg: BertConfig) -> str:
+def _attention(
+    g: _Graph, x: str, mask: str, w: dict[str, np.ndarray], p: str, cfg: BertConfig
+) -> str:
     head_dim = cfg.hidden // cfg.heads
     qkv_w = np.concatenate([w[f"{p}.self.{n}.weight"] for n in ("query", "key", "value")])
     qkv_b = np.concatenate([w[f"{p}.self.{n}.bias"] for n in ("query", "key", "value")])
@@ -102,7 +105,9 @@ def _attention(g: _Graph, x: str, mask: str, w: dict[str, np.ndarray], p: str, c
 
 
 def _feed_forward(g: _Graph, x: str, w: dict[str, np.ndarray], p: str, cfg: BertConfig) -> str:
-    h = g.linear(x, w[f"{p}.intermediate.dense.weight"], w[f"{p}.intermediate.dense.bias"], f"{p}.i")
+    h = g.linear(
+        x, w[f"{p}.intermediate.dense.weight"], w[f"{p}.intermediate.dense.bias"], f"{p}.i"
+    )
     # Exact GELU, as BERT uses: 0.5 * h * (1 + erf(h / sqrt(2))).
     inv_sqrt2 = g.const(f"{p}.inv_sqrt2", np.array(1.0 / math.sqrt(2.0), np.float32))
     one = g.const(f"{p}.one", np.array(1.0, np.float32))
@@ -115,7 +120,9 @@ def _feed_forward(g: _Graph, x: str, w: dict[str, np.ndarray], p: str, cfg: Bert
 
 def _embeddings(g: _Graph, ids: str, w: dict[str, np.ndarray], cfg: BertConfig) -> str:
     words = g.op("Gather", g.const("word_emb", w["embeddings.word_embeddings.weight"]), ids)
-    table = w["embeddings.position_embeddings.weight"] + w["embeddings.token_type_embeddings.weight"][0]
+    table = (
+        w["embeddings.position_embeddings.weight"] + w["embeddings.token_type_embeddings.weight"][0]
+    )
     seq_len = g.op("Slice", g.op("Shape", ids), *_consts(g, "seq", [1], [2], [0]))
     zero = g.const("pos_start", np.array([0], np.int64))
     axis0 = g.const("pos_axis", np.array([0], np.int64))
@@ -164,7 +171,9 @@ def build_sentence_encoder(model_dir: Path) -> onnx.ModelProto:
         helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
         for n in ("input_ids", "attention_mask")
     ]
-    output = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", cfg.hidden])
+    output = helper.make_tensor_value_info(
+        "sentence_embedding", TensorProto.FLOAT, ["batch", cfg.hidden]
+    )
     graph = helper.make_graph(g.nodes, "sentence_encoder", int_input, [output], g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8
