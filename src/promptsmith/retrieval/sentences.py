@@ -11,13 +11,12 @@ import re
 
 _CANDIDATE = re.compile(r"[.!?…]+[\"'”’)\]]*(\s+)(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|\n+")
 _WORD_BEFORE = re.compile(r"(\S+)$")
-_ABBREVIATIONS = frozenset(
-    """
+_ABBREVIATIONS_TEXT = """
     mr mrs ms dr prof sr jr st vs etc e.g i.e cf al fig figs eq eqs no nos vol vols pp p
     ch sec ed eds approx dept univ inc ltd co corp jan feb mar apr jun jul aug sep sept oct
     nov dec u.s u.k a.d b.c ca resp art para
-    """.split()
-)
+"""
+_ABBREVIATIONS = frozenset(_ABBREVIATIONS_TEXT.split())
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
