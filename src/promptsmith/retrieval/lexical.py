@@ -247,6 +247,20 @@ class BM25Index:
             avgdl=self._total_len / n_alive if n_alive else 0.0,
         )
 
+    def max_score(self, query: str) -> float:
+        """The score a document matching every query term perfectly would get (tf -> inf).
+
+        Terms the partition has never seen count with df = 0, so `top score / max_score`
+        says how much of the query's informative content the best chunk covers.
+        """
+        snap = self._snap
+        total = 0.0
+        for token, qtf in Counter(self.tokenizer(query)).items():
+            term = self._vocab.get(token)
+            df = float(snap.df[term]) if term is not None and term < len(snap.df) else 0.0
+            total += qtf * float(np.log1p((snap.n_alive - df + 0.5) / (df + 0.5)))
+        return total * (self.k1 + 1)
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Top `k` (id, score) pairs with a positive score, best first."""
         snap = self._snap

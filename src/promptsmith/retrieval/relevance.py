@@ -1,15 +1,21 @@
 """The relevance floor behind "ragOnly" refusals: when the best evidence is too weak, say
 "nothing relevant in the course material" instead of answering from general knowledge.
 
-The signal is the best dense cosine in the partition (`SearchResult.top_cosine`): it is
-comparable across courses and queries, unlike BM25 scores or RRF ranks. A hit found by both
-retrievers gets a small allowance (`agreement_bonus`), since lexical agreement is extra
-evidence for a borderline cosine.
+Evidence combines two signals that are comparable across courses and queries:
 
-`DEFAULT_MIN_COSINE` was calibrated with `python -m promptsmith.retrieval.evaluate` on the
-bundled evaluation set (answerable vs. unanswerable and cross-course questions, all-MiniLM-L6-v2):
-it is the threshold that maximises balanced accuracy there, rounded down. See
-docs/retrieval-eval.md for the numbers and how to recalibrate on your own questions.
+    evidence = top_cosine + lexical_weight * lexical_coverage
+
+- `top_cosine`: the best dense cosine between the query and any chunk of the partition;
+- `lexical_coverage`: the best BM25 score divided by the score a perfect match would get,
+  i.e. how much of the query's informative (high-idf) vocabulary the best chunk contains.
+  Terms the course has never seen ("Kaplan-Meier", "CRISPR") pull it down, which is what
+  catches on-topic questions the material does not cover; cosine alone rates those high.
+
+`DEFAULT_MIN_EVIDENCE` and `DEFAULT_LEXICAL_WEIGHT` were calibrated with
+`python -m promptsmith.retrieval.evaluate` on the bundled evaluation set (82 answerable,
+15 unanswerable, 12 cross-course questions; all-MiniLM-L6-v2): the weight was picked from
+{0, 0.1, ..., 1.0} and the threshold maximises balanced accuracy, rounded. docs/retrieval-eval.md
+has the numbers, a leave-one-course-out check and how to recalibrate on your own questions.
 """
 
 from __future__ import annotations
@@ -18,40 +24,42 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from promptsmith.retrieval.hybrid import DENSE, LEXICAL
 from promptsmith.retrieval.store import SearchHit, SearchResult
 
-DEFAULT_MIN_COSINE = 0.40
-DEFAULT_AGREEMENT_BONUS = 0.0
+DEFAULT_LEXICAL_WEIGHT = 0.5
+DEFAULT_MIN_EVIDENCE = 0.49
 
 
 @dataclass(frozen=True)
 class RelevanceFloor:
-    min_cosine: float = DEFAULT_MIN_COSINE
-    agreement_bonus: float = DEFAULT_AGREEMENT_BONUS
+    min_evidence: float = DEFAULT_MIN_EVIDENCE
+    lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
 
     def evidence(self, result: SearchResult) -> float:
-        """The single number compared with `min_cosine`."""
-        best = result.top_cosine if result.top_cosine is not None else -1.0
-        for hit in result.hits:
-            if hit.cosine is not None and {LEXICAL, DENSE} <= hit.retrievers:
-                best = max(best, hit.cosine + self.agreement_bonus)
-        return best
+        """The single number compared with `min_evidence`."""
+        if result.top_cosine is None:
+            return self.lexical_weight * result.lexical_coverage
+        return result.top_cosine + self.lexical_weight * result.lexical_coverage
 
     def is_relevant(self, result: SearchResult) -> bool:
-        return bool(result.hits) and self.evidence(result) >= self.min_cosine
+        return bool(result.hits) and self.evidence(result) >= self.min_evidence
 
-    def keep(self, hits: Sequence[SearchHit], slack: float = 0.1) -> list[SearchHit]:
-        """Drop hits far below the floor (keeps citations from padding with noise)."""
-        floor = self.min_cosine - slack
-        return [h for h in hits if h.cosine is None or h.cosine >= floor]
+    def keep(self, result: SearchResult, margin: float = 0.25) -> list[SearchHit]:
+        """Hits worth citing: none below the floor; otherwise drop hits whose cosine is far
+        below the best one (keeps citations from padding with noise)."""
+        if not self.is_relevant(result):
+            return []
+        best = result.top_cosine
+        if best is None:
+            return list(result.hits)
+        return [h for h in result.hits if h.cosine is None or h.cosine >= best - margin]
 
 
 def calibrate_threshold(positives: Sequence[float], negatives: Sequence[float]) -> float:
     """The cut that maximises balanced accuracy: (true-positive rate + true-negative rate) / 2.
 
     `positives` are evidence values of questions that should be answered, `negatives` of
-    questions that should be refused. Ties are broken towards the midpoint between classes.
+    questions that should be refused. Ties are broken towards the middle of the best range.
     """
     if not positives or not negatives:
         raise ValueError("need both answerable and unanswerable examples")

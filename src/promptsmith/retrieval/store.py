@@ -78,6 +78,7 @@ class SearchResult:
     hits: list[SearchHit]
     top_cosine: float | None  # best cosine in the whole partition (the dense top 1)
     top_lexical: float | None  # best BM25 score in the partition
+    lexical_coverage: float = 0.0  # top BM25 score / the score of a perfect match, in [0, 1]
     mode: SearchMode = "hybrid"
 
 
@@ -179,6 +180,13 @@ class _PartitionIndex:
 
 
 Loader = Callable[[Partition], Iterable[ChunkRecord]]
+
+
+def _coverage(lexical: BM25Index, query: str, ranked: list[tuple[str, float]]) -> float:
+    if not ranked:
+        return 0.0
+    best = lexical.max_score(query)
+    return min(1.0, ranked[0][1] / best) if best > 0 else 0.0
 
 
 class EmbeddedStore:
@@ -284,6 +292,7 @@ class EmbeddedStore:
             hits=hits,
             top_cosine=dense[0][1] if dense else None,
             top_lexical=lexical[0][1] if lexical else None,
+            lexical_coverage=_coverage(index.lexical, query_text, lexical),
             mode=mode,
         )
 
