@@ -22,6 +22,11 @@ def _heading_level(style_name: str) -> int | None:
     return None
 
 
+def _style(paragraph: object) -> str:
+    style = getattr(paragraph, "style", None)
+    return (getattr(style, "name", "") or "").strip().lower()
+
+
 def _body_items(document: object) -> Iterator[object]:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -45,17 +50,19 @@ def extract_docx(data: bytes, filename: str | None = None) -> ExtractedDocument:
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise CorruptDocument(f"not a readable DOCX file: {exc}", filename=filename) from exc
     builder = DocumentBuilder("docx")
-    for item in _body_items(document):
+    items = list(_body_items(document))
+    # With a Title paragraph, "Heading 1" sections sit under the title, as h2 under h1.
+    shift = int(any(_style(i) == "title" for i in items if not isinstance(i, Table)))
+    for item in items:
         if isinstance(item, Table):
             for row in item.rows:
                 cells = [" ".join(c.text.split()) for c in row.cells]
                 builder.paragraph(" | ".join(dict.fromkeys(c for c in cells if c)))
             continue
         text = item.text  # type: ignore[attr-defined]
-        style = item.style.name if item.style is not None else ""  # type: ignore[attr-defined]
-        level = _heading_level(style or "")
+        level = _heading_level(_style(item))
         if level is not None:
-            builder.heading(text, level)
+            builder.heading(text, level if _style(item) == "title" else level + shift)
         else:
             builder.paragraph(text)
     title = document.core_properties.title or None

@@ -50,6 +50,14 @@ def _outline_headings(reader: Any) -> dict[int, list[tuple[int, str]]]:
     return found
 
 
+def _is_numbered_heading(line: str) -> bool:
+    return bool(_NUMBERED_HEADING.match(line)) and not line.endswith(".")
+
+
+def _hyphenated(text: str) -> bool:
+    return text.endswith("-") and len(text) > 1 and text[-2].isalpha()
+
+
 def _lines_to_paragraphs(lines: list[str]) -> list[str]:
     """Re-flow pypdf's one-line-per-text-line output into paragraphs."""
     lengths = [len(line) for line in lines if line.strip()]
@@ -58,17 +66,14 @@ def _lines_to_paragraphs(lines: list[str]) -> list[str]:
     current = ""
     for raw in lines:
         line = raw.strip()
-        if not line:
+        if not line or _is_numbered_heading(line):
             if current:
                 paragraphs.append(current)
                 current = ""
+            if line:
+                paragraphs.append(line)
             continue
-        if (
-            current.endswith("-")
-            and len(current) > 1
-            and current[-2].isalpha()
-            and line[0].islower()
-        ):
+        if _hyphenated(current) and line[0].islower():
             current = current[:-1] + line
         else:
             current = f"{current} {line}" if current else line
@@ -125,7 +130,7 @@ def _emit_page(
         lines = body
     for para in _lines_to_paragraphs(lines):
         m = _NUMBERED_HEADING.match(para) if not outline else None
-        if m and not para.endswith("."):
+        if m and _is_numbered_heading(para):
             builder.heading(para, m.group(1).count(".") + 1, page_no)
         else:
             builder.paragraph(para, page_no)
