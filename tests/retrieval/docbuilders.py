@@ -1,4 +1,4 @@
-"""Build real test documents in memory: a minimal hand-rolled PDF writer and DOCX via python-docx."""
+"""Real test documents built in memory: a hand-rolled PDF writer and DOCX via python-docx."""
 
 from __future__ import annotations
 

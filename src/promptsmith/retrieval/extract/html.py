@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -15,10 +17,11 @@ _DROP = {
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {
     "p", "div", "section", "article", "main", "header", "footer", "aside", "li", "ul", "ol",
-    "dl", "dt", "dd", "table", "tr", "td", "th", "thead", "tbody", "blockquote", "pre",
+    "dl", "dt", "dd", "table", "tr", "thead", "tbody", "blockquote", "pre",
     "figure", "figcaption", "address", "details", "summary", "hr", "body", "html",
 }  # fmt: skip
 _MAX_BYTES = 50 * 1024 * 1024
+_TRAILING_BAR = re.compile(r"(\s*\|\s*)+$")
 
 
 def _parser() -> lxml_html.HTMLParser:
@@ -38,7 +41,7 @@ class _Walker:
         self.buffer: list[str] = []
 
     def flush(self) -> None:
-        text = "".join(self.buffer)
+        text = _TRAILING_BAR.sub("", "".join(self.buffer))
         self.buffer = []
         self.builder.paragraph(text)
 
