@@ -12,6 +12,7 @@ Reads never lock: every change publishes a new immutable `_Snapshot`.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -37,10 +38,13 @@ STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
 def _strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@functools.lru_cache(maxsize=65536)
 def _light_stem(word: str) -> str:
     """Fold English plurals only: conservative on purpose (no over-stemming)."""
     if len(word) <= 3 or not word.isascii():
@@ -62,7 +66,9 @@ class Tokenizer:
     stem: bool = True
 
     def __call__(self, text: str) -> list[str]:
-        text = _strip_accents(unicodedata.normalize("NFKC", text).casefold())
+        if not text.isascii():
+            text = _strip_accents(unicodedata.normalize("NFKC", text))
+        text = text.casefold()
         tokens = _TOKEN.findall(text)
         if self.stopwords:
             tokens = [t for t in tokens if t not in self.stopwords]
