@@ -208,7 +208,8 @@ def main() -> int:
             f"k=8, 50 candidates per retriever; {len(queries)} queries (the evaluation questions, "
             "repeated). Synthetic chunks of 150-230 Zipf-distributed words from the course "
             "vocabulary; random unit vectors (384-d float32). Hybrid = BM25 top 50 + dense "
-            "top 50, RRF (k=60), plus the lexical coverage and per-hit cosine the relevance floor uses. Target: hybrid p50 <= 20 ms at 100k.",
+            "top 50, RRF (k=60), plus the lexical coverage and per-hit cosine the relevance "
+            "floor uses. Target: hybrid p50 <= 20 ms at 100k.",
             "",
             "| chunks | retriever | p50 | p95 | mean |",
             "|---|---|---|---|---|",
