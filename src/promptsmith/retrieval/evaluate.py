@@ -253,6 +253,19 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["", "Lexical weight sweep (threshold calibrated for each weight, whole set):", ""]
     lines += ["| lexical_weight | threshold | balanced accuracy |", "|---|---|---|"]
     lines += [f"| {w:.1f} | {cut:.3f} | {_pct(acc)} |" for w, cut, acc in ref["weight_sweep"]]
+    lines += [
+        "",
+        "How the floor was calibrated: every question is searched in its partition (cross-course",
+        "questions in the wrong course); answerable questions are positives, unanswerable and",
+        "cross-course ones negatives. For each lexical weight the threshold maximising balanced",
+        "accuracy is found (`relevance.calibrate_threshold`); the defaults in `relevance.py` are",
+        "the weight 0.5 (low in the plateau, so dense similarity stays the main signal) and its",
+        "threshold, rounded. To recalibrate for your own courses, add",
+        "questions to `evalset/questions.jsonl` (or a copy), rerun this command and copy the",
+        "calibrated threshold into `RelevanceFloor(min_evidence=...)`. With ~100 questions the",
+        "threshold is uncertain by a few hundredths; the leave-one-course-out rows show how it",
+        "moves when a course is unseen.",
+    ]
     misses = [
         o for o in outcomes if o.question.kind == "answerable" and (o.ranks["hybrid"] or 99) > 8
     ]

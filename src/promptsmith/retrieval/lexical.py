@@ -274,7 +274,7 @@ class BM25Index:
             return []
         terms = Counter(self._vocab[t] for t in self.tokenizer(query) if t in self._vocab)
         scores = np.zeros(len(snap.alive), dtype=np.float32)
-        norm = self.k1 * (1.0 - self.b + self.b * snap.doclen / max(snap.avgdl, 1e-9))
+        length_weight = self.b / max(snap.avgdl, 1e-9)
         for term, qtf in terms.items():
             if term >= len(snap.df) or snap.df[term] == 0:
                 continue
@@ -283,8 +283,10 @@ class BM25Index:
             for segment in (snap.main, snap.delta):
                 slots, tfs = segment.postings(term)
                 if len(slots):
-                    scores[slots] += qtf * idf * tfs * (self.k1 + 1) / (tfs + norm[slots])
-        scores[~snap.alive] = 0.0
+                    norm = self.k1 * (1.0 - self.b + length_weight * snap.doclen[slots])
+                    scores[slots] += qtf * idf * tfs * (self.k1 + 1) / (tfs + norm)
+        if snap.n_alive < len(scores):
+            scores[~snap.alive] = 0.0
         return _top_k(scores, k, snap.ids)
 
 
