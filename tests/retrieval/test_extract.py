@@ -5,6 +5,7 @@ from docbuilders import make_docx, make_pdf
 
 from promptsmith.retrieval.errors import (
     CorruptDocument,
+    EncryptedDocument,
     ExtractionError,
     NoTextLayer,
     UnsupportedFormat,
@@ -73,6 +74,28 @@ def test_pdf_with_one_scanned_page_keeps_the_text_and_warns() -> None:
     doc = extract(pdf, filename="mixed.pdf")
     assert paragraphs(doc) == ["Real text on the first page of this file."]
     assert doc.warnings == ("page 2 has no text layer",)
+
+
+def encrypted_pdf(user_password: str) -> bytes:
+    from io import BytesIO
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(BytesIO(make_pdf([["Secret course notes."]]))))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
+    buffer = BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def test_password_protected_pdf() -> None:
+    with pytest.raises(EncryptedDocument) as info:
+        extract(encrypted_pdf("pw"), filename="locked.pdf")
+    assert info.value.code == "encrypted"
+    # Owner-password-only PDFs (print/copy restrictions) open with an empty password.
+    assert paragraphs(extract(encrypted_pdf(""), filename="restricted.pdf")) == [
+        "Secret course notes."
+    ]
 
 
 def test_corrupt_pdf() -> None:

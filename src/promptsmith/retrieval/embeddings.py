@@ -136,10 +136,14 @@ def cached_onnx_path(model_dir: Path, cache_dir: Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(model.SerializeToString())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    for stale in cache_dir.glob(f"{MODEL_NAME}.g*.onnx"):
+        if stale != target:
+            stale.unlink(missing_ok=True)
     return target
 
 
@@ -248,7 +252,11 @@ _default_lock = threading.Lock()
 
 
 def get_embedder(data_dir: Path) -> MiniLMEmbedder:
-    """The process-wide MiniLM embedder, created on first call (thread-safe)."""
+    """The process-wide MiniLM embedder, created on first call (thread-safe).
+
+    The ONNX graph is cached under `<data_dir>/models/all-MiniLM-L6-v2/`. Only the first
+    call's `data_dir` counts: later calls return the same instance.
+    """
     global _default
     if _default is None:
         with _default_lock:

@@ -99,7 +99,7 @@ def _open(data: bytes, filename: str | None) -> Any:
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise CorruptDocument(f"not a readable PDF: {exc}", filename=filename) from exc
     except Exception as exc:  # pypdf raises a wide range of errors on damaged files
-        if "decrypt" in str(exc).lower() or "crypt" in type(exc).__name__.lower():
+        if "crypt" in f"{type(exc).__name__} {exc}".lower():
             raise EncryptedDocument(f"cannot decrypt the PDF: {exc}", filename=filename) from exc
         raise CorruptDocument(f"not a readable PDF: {exc}", filename=filename) from exc
     return reader
