@@ -47,6 +47,22 @@ def test_batching_and_order_do_not_change_vectors(minilm: MiniLMEmbedder) -> Non
     assert minilm.embed_documents([]).shape == (0, DIMENSION)
 
 
+def test_concurrent_embedding_matches_sequential(minilm: MiniLMEmbedder) -> None:
+    texts, reference = load_reference()
+    results: dict[int, np.ndarray] = {}
+
+    def worker(i: int) -> None:
+        results[i] = minilm.embed_documents([texts[i], texts[i + 8]])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, vectors in results.items():
+        np.testing.assert_allclose(vectors, reference[[i, i + 8]], atol=2e-4)
+
+
 def test_query_vectors_are_cached_and_read_only(minilm: MiniLMEmbedder) -> None:
     first = minilm.embed_query("What is a p-value?")
     hits = minilm.cache.hits

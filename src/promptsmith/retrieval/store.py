@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -167,7 +168,8 @@ class _PartitionIndex:
             old = self.chunks.get(r.chunk_id)
             if old is not None and old.document_id != r.document_id:
                 self.by_document.get(old.document_id, set()).discard(r.chunk_id)
-            self.chunks[r.chunk_id] = _Stored(r.document_id, r.text, dict(r.metadata))
+            metadata = MappingProxyType(dict(r.metadata))  # read-only: hits share it
+            self.chunks[r.chunk_id] = _Stored(r.document_id, r.text, metadata)
             self.by_document.setdefault(r.document_id, set()).add(r.chunk_id)
 
     def delete_document(self, document_id: str) -> int:
