@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from typing import Union
 
 from .base import Finish, ModelRequest, ProviderEvent, TextDelta, ToolCall, Usage
 
-ScriptItem = Union[ProviderEvent, str, BaseException]
-Reply = Union[str, Sequence[ScriptItem]]
+ScriptItem = ProviderEvent | str | BaseException
+Reply = str | Sequence[ScriptItem]
 ScriptFunction = Callable[[ModelRequest], Reply]
 
 _WORDS = re.compile(r"\S+\s*|\s+")
