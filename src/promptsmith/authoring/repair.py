@@ -96,6 +96,19 @@ def repair_with_notes(text: str, limits: XMLLimits = DEFAULT_LIMITS) -> Repaired
     return Repaired(work, tuple(notes.items))
 
 
+def escape_text(text: str) -> Repaired:
+    """Plain text made safe as XML character data (bare `&`, `<`, `]]>`, HTML entities)."""
+    notes = _Notes()
+    return Repaired(_fix_text(text, notes), tuple(notes.items))
+
+
+def repair_fragment(text: str) -> Repaired:
+    """Balance and clean a fragment of element content; the result is not checked here."""
+    notes = _Notes()
+    fixed = _Rebuilder(_CONTROL.sub("", text), notes).run()
+    return Repaired(fixed, tuple(notes.items))
+
+
 @dataclass
 class _Notes:
     items: list[str] = field(default_factory=list)
@@ -133,7 +146,7 @@ class _Rebuilder:
     def _token(self, token: Token) -> None:
         source = token.source(self.text)
         if token.kind == "text":
-            self.out.append(self._fix_text(source))
+            self.out.append(_fix_text(source, self.notes))
         elif token.kind == "comment":
             self.out.append(self._fix_comment(source))
         elif token.kind == "doctype":
@@ -146,30 +159,6 @@ class _Rebuilder:
             self._end(token.name)
         else:  # cdata, other processing instructions
             self.out.append(source)
-
-    # -- text --------------------------------------------------------------------------------
-
-    def _fix_text(self, text: str) -> str:
-        fixed = _AMP.sub(self._fix_ampersand, text)
-        if "<" in fixed:
-            fixed = fixed.replace("<", "&lt;")
-            self.notes.add("escaped '<' characters that start no tag")
-        if "]]>" in fixed:
-            fixed = fixed.replace("]]>", "]]&gt;")
-            self.notes.add("escaped ']]>' in text")
-        return fixed
-
-    def _fix_ampersand(self, match: re.Match[str]) -> str:
-        numeric, name = match.group(1), match.group(2)
-        if numeric and _valid_char_ref(numeric):
-            return match.group(0)
-        if name in _XML_ENTITIES:
-            return match.group(0)
-        if name and (char := html.entities.html5.get(f"{name};")):
-            self.notes.add(f"replaced the HTML entity &{name}; with its character")
-            return char
-        self.notes.add("escaped bare '&' characters")
-        return "&amp;" + match.group(0)[1:]
 
     def _fix_comment(self, source: str) -> str:
         body = source[4:-3]
@@ -184,7 +173,7 @@ class _Rebuilder:
     def _start(self, token: Token, source: str) -> None:
         tag = self._fix_tag(token, source)
         if tag is None:
-            self.out.append(self._fix_text(source))
+            self.out.append(_fix_text(source, self.notes))
             return
         name = _fix_name(token.name)
         if token.kind == "start":
@@ -254,6 +243,30 @@ class _Rebuilder:
         name = self.stack[index]
         needed = self.stack[index:].count(name) + (name == incoming)
         return self.closes_after[name] - self.opens_after[name] >= needed
+
+
+def _fix_text(text: str, notes: _Notes) -> str:
+    fixed = _AMP.sub(lambda match: _fix_ampersand(match, notes), text)
+    if "<" in fixed:
+        fixed = fixed.replace("<", "&lt;")
+        notes.add("escaped '<' characters that start no tag")
+    if "]]>" in fixed:
+        fixed = fixed.replace("]]>", "]]&gt;")
+        notes.add("escaped ']]>' in text")
+    return fixed
+
+
+def _fix_ampersand(match: re.Match[str], notes: _Notes) -> str:
+    numeric, name = match.group(1), match.group(2)
+    if numeric and _valid_char_ref(numeric):
+        return match.group(0)
+    if name in _XML_ENTITIES:
+        return match.group(0)
+    if name and (char := html.entities.html5.get(f"{name};")):
+        notes.add(f"replaced the HTML entity &{name}; with its character")
+        return char
+    notes.add("escaped bare '&' characters")
+    return "&amp;" + match.group(0)[1:]
 
 
 def _find_open(stack: list[str], name: str) -> int | None:
