@@ -1,0 +1,126 @@
+"""A heuristic for rules that contradict each other ("always X" vs "never X").
+
+Statements are the sentences of every element without child elements. A
+statement is *positive* when it says always / must / should / need(s) to /
+make sure to / be sure to / ensure / required to, and *negative* when it says
+never / do not / don't / must not / should not / cannot / may not / avoid /
+refrain from (negative wins when both appear). What follows the marker is
+reduced to content words (up to the first conditional word): lower-cased, stop words dropped, light suffix
+stripping (`mentions`, `mentioned`, `mentioning` -> `mention`).
+
+A positive and a negative statement conflict when their content words are
+equal, or share at least two words that make up at least 75% of the smaller
+set. A conflict is a warning, or only `info` when either statement is
+conditional (unless / except / if / when / only / outside / before / after /
+until / while / during), since scoped exceptions are often intended.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from .markup import Node, mask_markup
+
+_NEGATIVE = re.compile(
+    r"\b(?:never|do not|don't|dont|must not|mustn't|should not|shouldn't|cannot|can't|"
+    r"may not|avoid|refrain from)\b"
+)
+_POSITIVE = re.compile(
+    r"\b(?:always|must|should|needs? to|make sure to|be sure to|ensure|required to)\b"
+)
+_CONDITIONAL = re.compile(
+    r"\b(?:unless|except|if|when|only|outside|before|after|until|while|during)\b"
+)
+_SENTENCE = re.compile(r"[^.!?;\n]+[.!?;]?")
+_STOP = frozenset(
+    {
+        *("a", "an", "the", "to", "of", "and", "or", "in", "on", "for", "with", "by", "at"),
+        *("from", "your", "you", "their", "be", "is", "are", "it", "its", "this", "that"),
+        *("any", "all", "as", "about", "into", "than", "then", "them", "they", "we", "our"),
+        *("us", "very", "just", "also", "please", "so", "do", "use", "using", "anything"),
+        *("ever", "under", "circumstances", "times", "every", "each"),
+    }
+)
+
+Polarity = Literal["positive", "negative"]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    text: str
+    offset: int
+    polarity: Polarity
+    words: frozenset[str]
+    conditional: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    first: Statement
+    second: Statement
+
+    @property
+    def conditional(self) -> bool:
+        return self.first.conditional or self.second.conditional
+
+
+def statements(text: str, root: Node) -> list[Statement]:
+    masked = mask_markup(text)
+    found: list[Statement] = []
+    for node in root.walk():
+        if node.children:
+            continue
+        for match in _SENTENCE.finditer(masked, node.inner_start, node.inner_end):
+            statement = _statement(match.group(0), match.start())
+            if statement is not None:
+                found.append(statement)
+    return found
+
+
+def _statement(sentence: str, offset: int) -> Statement | None:
+    lowered = sentence.lower().replace("’", "'")
+    marker = _NEGATIVE.search(lowered)
+    polarity: Polarity = "negative"
+    if marker is None:
+        marker = _POSITIVE.search(lowered)
+        polarity = "positive"
+    if marker is None:
+        return None
+    tail = lowered[marker.end() :]
+    condition = _CONDITIONAL.search(tail)
+    words = content_words(tail[: condition.start()] if condition else tail)
+    if not words:
+        return None
+    lead = len(sentence) - len(sentence.lstrip())
+    conditional = bool(_CONDITIONAL.search(lowered))
+    return Statement(sentence.strip(), offset + lead, polarity, words, conditional)
+
+
+def content_words(text: str) -> frozenset[str]:
+    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text)
+    return frozenset(_stem(word) for word in words if word not in _STOP and len(word) > 1)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def conflicts(found: list[Statement]) -> list[Conflict]:
+    result: list[Conflict] = []
+    for i, first in enumerate(found):
+        for second in found[i + 1 :]:
+            if first.polarity != second.polarity and _overlap(first.words, second.words):
+                result.append(Conflict(first, second))
+    return result
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> bool:
+    if a == b:
+        return True
+    shared = len(a & b)
+    return shared >= 2 and shared / min(len(a), len(b)) >= 0.75
