@@ -4,9 +4,9 @@ Statements are the sentences of every element without child elements. A
 statement is *positive* when it says always / must / should / need(s) to /
 make sure to / be sure to / ensure / required to, and *negative* when it says
 never / do not / don't / must not / should not / cannot / may not / avoid /
-refrain from (negative wins when both appear). What follows the marker is
-reduced to content words (up to the first conditional word): lower-cased, stop words dropped, light suffix
-stripping (`mentions`, `mentioned`, `mentioning` -> `mention`).
+refrain from (negative wins when both appear). What follows the marker, up to
+the first conditional word, is reduced to content words: lower-cased, stop
+words dropped, light suffix stripping (`mentions`, `mentioning` -> `mention`).
 
 A positive and a negative statement conflict when their content words are
 equal, or share at least two words that make up at least 75% of the smaller
