@@ -56,6 +56,14 @@ class Selection:
     def text(self) -> str:
         return self.full_prompt[self.start : self.end]
 
+    def describe(self) -> str:
+        """Where the selection is, for the `{{location}}` of the edit request template."""
+        where = self.path or "unknown (the prompt could not be parsed)"
+        if self.kind == "markup":
+            return f"{where}: the selection contains XML tags; keep any elements you return whole."
+        inside = f" inside <{self.element}>" if self.element else ""
+        return f"{where}: plain text{inside}; answer with plain text and no tags."
+
     @property
     def element(self) -> str | None:
         return re.sub(r"\[\d+\]$", "", self.path.rsplit("/", 1)[-1]) if self.path else None
