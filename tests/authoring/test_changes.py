@@ -41,13 +41,17 @@ def test_parse_changes() -> None:
     assert [e.op for e in edits] == ["replace", "add", "remove"]
     assert edits[0].target == Address("goal")
     assert edits[0].sections == ("<goal>\n  Convert leads into tours.\n</goal>",)
-    assert edits[1].position == "after" and edits[1].target == Address("rules")
-    assert has_changes_block(CHANGES) and not has_changes_block("<prompt/>")
+    assert edits[1].position == "after"
+    assert edits[1].target == Address("rules")
+    assert has_changes_block(CHANGES)
+    assert not has_changes_block("<prompt/>")
 
 
 def test_apply_changes_preserves_untouched_bytes() -> None:
     result = refine(ORIGINAL, CHANGES)
-    assert result.text == """<prompt>
+    assert (
+        result.text
+        == """<prompt>
   <!-- who -->
   <role>Leasing assistant</role>
   <goal>
@@ -59,16 +63,20 @@ def test_apply_changes_preserves_untouched_bytes() -> None:
   <output_format>SMS.</output_format>
 </prompt>
 """
+    )
     assert result.summary == ["Updated <goal>.", "Removed <examples>.", "Added <output_format>."]
 
 
 def test_empty_changes_block_is_no_change() -> None:
     result = refine(ORIGINAL, "<changes/>")
-    assert result.text == ORIGINAL and not result.changed
+    assert result.text == ORIGINAL
+    assert not result.changed
 
 
 def test_index_and_before() -> None:
-    original = "<prompt>\n  <rules><rule>A</rule></rules>\n  <rules><rule>B</rule></rules>\n</prompt>"
+    original = (
+        "<prompt>\n  <rules><rule>A</rule></rules>\n  <rules><rule>B</rule></rules>\n</prompt>"
+    )
     edits = parse_changes(
         '<changes><replace section="rules" index="2"><rules><rule>C</rule></rules></replace>'
         '<add before="rules"><role>R</role></add><add><goal>G</goal></add></changes>'
@@ -85,7 +93,9 @@ def test_add_after_a_removed_section_uses_its_old_place() -> None:
         '<changes><remove section="goal"/><add after="goal"><context>C</context></add></changes>'
     )
     result = apply_section_edits(ORIGINAL, edits)
-    assert result.text.index("<role>") < result.text.index("<context>") < result.text.index("<rules>")
+    assert (
+        result.text.index("<role>") < result.text.index("<context>") < result.text.index("<rules>")
+    )
     assert "<goal>" not in result.text
 
 
@@ -120,9 +130,13 @@ def test_no_changes_block() -> None:
 
 
 def test_refine_full_reemission_with_repair() -> None:
-    output = "Here is the revision:\n```xml\n" + ORIGINAL.replace(
-        "<goal>Convert leads.</goal>", "<goal>Convert leads & book tours.</goal>"
-    ) + "```"
+    output = (
+        "Here is the revision:\n```xml\n"
+        + ORIGINAL.replace(
+            "<goal>Convert leads.</goal>", "<goal>Convert leads & book tours.</goal>"
+        )
+        + "```"
+    )
     result = refine(ORIGINAL, output)
     assert result.text == ORIGINAL.replace(
         "<goal>Convert leads.</goal>", "<goal>Convert leads &amp; book tours.</goal>"

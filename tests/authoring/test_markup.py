@@ -27,7 +27,8 @@ def test_loose_mode_accepts_odd_attributes() -> None:
     strict = tokenize("<rule x=1>a</rule>")
     loose = tokenize("<rule x=1>a</rule>", loose=True)
     assert strict[0].kind == "text"
-    assert loose[0].kind == "start" and loose[0].attrs == " x=1"
+    assert loose[0].kind == "start"
+    assert loose[0].attrs == " x=1"
 
 
 def test_outline_spans_and_paths() -> None:
@@ -37,7 +38,8 @@ def test_outline_spans_and_paths() -> None:
     assert role.inner(DOC) == "Agent"
     assert role.source(DOC) == '<role kind="a>b">Agent</role>'
     assert [c.path for c in rules.children] == ["prompt/rules/rule[1]", "prompt/rules/rule[2]"]
-    assert empty.source(DOC) == "<empty/>" and empty.inner(DOC) == ""
+    assert empty.source(DOC) == "<empty/>"
+    assert empty.inner(DOC) == ""
     assert role.path == "prompt/role"
 
 
@@ -52,7 +54,9 @@ def test_deepest_containing() -> None:
 def test_mask_markup_keeps_length_and_text() -> None:
     masked = mask_markup(DOC)
     assert len(masked) == len(DOC)
-    assert "Agent" in masked and "<role" not in masked and "note" not in masked
+    assert "Agent" in masked
+    assert "<role" not in masked
+    assert "note" not in masked
     assert "<raw>" in masked  # CDATA content is text
     assert masked.count("\n") == DOC.count("\n")
 

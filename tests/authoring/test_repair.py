@@ -38,7 +38,11 @@ DAMAGED = [
         "<prompt><role>A</role></prompt>",
         "prose",
     ),
-    ("<prompt><role>A</role></prompt>\nHope this helps!", "<prompt><role>A</role></prompt>", "prose"),
+    (
+        "<prompt><role>A</role></prompt>\nHope this helps!",
+        "<prompt><role>A</role></prompt>",
+        "prose",
+    ),
     (
         "<prompt><example type=“good”>x</example></prompt>",
         '<prompt><example type="good">x</example></prompt>',
@@ -54,14 +58,30 @@ DAMAGED = [
     ("<prompt>&nbsp;hi &mdash; &foo;</prompt>", "<prompt>\xa0hi — &amp;foo;</prompt>", "entity"),
     ("<prompt><Goal>x</goal></prompt>", "<prompt><Goal>x</Goal></prompt>", "matched"),
     ("<prompt><a:b>x</a:b></prompt>", "<prompt><a_b>x</a_b></prompt>", "prefixed"),
-    ("<prompt><!-- a -- b --><role>x</role></prompt>", "<prompt><!-- a - - b --><role>x</role></prompt>", "--"),
+    (
+        "<prompt><!-- a -- b --><role>x</role></prompt>",
+        "<prompt><!-- a - - b --><role>x</role></prompt>",
+        "--",
+    ),
     ("<prompt><role>a]]>b</role></prompt>", "<prompt><role>a]]&gt;b</role></prompt>", "]]>"),
     ("<prompt>\x01x\x0b</prompt>", "<prompt>x</prompt>", "control"),
     ("<prompt x=1 x=2>a</prompt>", '<prompt x="1">a</prompt>', "duplicate"),
-    ("<prompt><rules><rule>x</rule></prompt>", "<prompt><rules><rule>x</rule></rules></prompt>", "unclosed"),
+    (
+        "<prompt><rules><rule>x</rule></prompt>",
+        "<prompt><rules><rule>x</rule></rules></prompt>",
+        "unclosed",
+    ),
     ("just words", "<prompt>\njust words\n</prompt>", "wrapped"),
-    ("<prompt><role>x</role>\n<goal>y", "<prompt><role>x</role>\n<goal>y</goal></prompt>", "closed"),
-    ("<prompt><role>&#0;&#x41;</role></prompt>", "<prompt><role>&amp;#0;&#x41;</role></prompt>", "&"),
+    (
+        "<prompt><role>x</role>\n<goal>y",
+        "<prompt><role>x</role>\n<goal>y</goal></prompt>",
+        "closed",
+    ),
+    (
+        "<prompt><role>&#0;&#x41;</role></prompt>",
+        "<prompt><role>&amp;#0;&#x41;</role></prompt>",
+        "&",
+    ),
 ]
 
 
@@ -78,7 +98,8 @@ def test_repair_table(damaged: str, expected: str | None, note: str | None) -> N
 def test_valid_prompt_is_returned_unchanged() -> None:
     doc = '<prompt>\n  <!-- keep -->\n  <role kind="x">A &amp; B</role>\n</prompt>\n'
     result = repair_with_notes(doc)
-    assert result.text == doc and not result.changed
+    assert result.text == doc
+    assert not result.changed
 
 
 def test_doctype_is_dropped_and_entities_never_expanded() -> None:
@@ -90,7 +111,8 @@ def test_doctype_is_dropped_and_entities_never_expanded() -> None:
 
 def test_doctype_without_prompt_root_is_removed() -> None:
     fixed = repair_with_notes('<!DOCTYPE r [<!ENTITY a "b">]><role>&a;</role>')
-    assert "DOCTYPE" not in fixed.text and "&amp;a;" in fixed.text
+    assert "DOCTYPE" not in fixed.text
+    assert "&amp;a;" in fixed.text
     assert any("DOCTYPE" in note for note in fixed.notes)
 
 

@@ -24,7 +24,9 @@ def untouched(result: str, original: str, tag: str) -> bool:
 
 def test_identical_revision_returns_original_bytes() -> None:
     result = merge_revision(ORIGINAL, ORIGINAL)
-    assert result.text == ORIGINAL and not result.changed and result.section is None
+    assert result.text == ORIGINAL
+    assert not result.changed
+    assert result.section is None
 
 
 def test_reformatted_revision_counts_as_unchanged() -> None:
@@ -86,14 +88,18 @@ def test_added_and_removed_sections_with_summaries() -> None:
     assert untouched(result.text, ORIGINAL, "rules")
     assert untouched(result.text, ORIGINAL, "role")
     assert "<examples>" not in result.text
-    assert "  <output_format>\n    One SMS under 300 characters.\n  </output_format>\n</prompt>" in result.text
+    assert (
+        "  <output_format>\n    One SMS under 300 characters.\n  </output_format>\n</prompt>"
+        in result.text
+    )
 
 
 def test_added_section_is_reindented_to_match() -> None:
     original = "<prompt>\n    <role>A</role>\n</prompt>"
     revised = "<prompt>\n<role>A</role>\n<rules>\n  <rule>x</rule>\n</rules>\n</prompt>"
     result = merge_revision(original, revised)
-    assert result.text == "<prompt>\n    <role>A</role>\n    <rules>\n      <rule>x</rule>\n    </rules>\n</prompt>"
+    expected = "<prompt>\n    <role>A</role>\n    <rules>\n      <rule>x</rule>\n    </rules>\n"
+    assert result.text == expected + "</prompt>"
 
 
 def test_child_level_summary() -> None:
@@ -105,7 +111,9 @@ def test_child_level_summary() -> None:
 
 
 def test_duplicate_tags_are_matched_by_content_then_position() -> None:
-    original = "<prompt>\n  <rules><rule>A</rule></rules>\n  <rules><rule>B</rule></rules>\n</prompt>"
+    original = (
+        "<prompt>\n  <rules><rule>A</rule></rules>\n  <rules><rule>B</rule></rules>\n</prompt>"
+    )
     revised = (
         "<prompt><rules><rule>New</rule></rules><rules><rule>A</rule></rules>"
         "<rules><rule>B</rule></rules></prompt>"
@@ -119,7 +127,9 @@ def test_duplicate_tags_are_matched_by_content_then_position() -> None:
 
 
 def test_second_of_duplicates_updated() -> None:
-    original = "<prompt>\n  <rules><rule>A</rule></rules>\n  <rules><rule>B</rule></rules>\n</prompt>"
+    original = (
+        "<prompt>\n  <rules><rule>A</rule></rules>\n  <rules><rule>B</rule></rules>\n</prompt>"
+    )
     revised = "<prompt><rules><rule>A</rule></rules><rules><rule>C</rule></rules></prompt>"
     result = merge_revision(original, revised)
     assert result.summary == ["Updated <rules> #2: changed 1 <rule>."]
@@ -128,13 +138,17 @@ def test_second_of_duplicates_updated() -> None:
 
 
 def test_moved_section_keeps_bytes_and_comment() -> None:
-    revised = """<prompt><goal>Convert leads into tours.</goal><role>Leasing assistant for Maple Court.</role>
+    revised = """<prompt><goal>Convert leads into tours.</goal>
+<role>Leasing assistant for Maple Court.</role>
 <rules><rule>Be kind.</rule><rule>Be brief.</rule></rules>
 <examples><example>Hi @firstName!</example></examples></prompt>"""
     result = merge_revision(ORIGINAL, revised)
     assert result.summary == ["Moved <goal> to the top."]
     assert result.text.index("<goal>") < result.text.index("<role>")
-    assert "<!-- Who the agent is. Reviewed by legal 2024-05. -->\n  <role>Leasing   assistant" in result.text
+    assert (
+        "<!-- Who the agent is. Reviewed by legal 2024-05. -->\n  <role>Leasing   assistant"
+        in result.text
+    )
     assert sorted(result.text) == sorted(ORIGINAL)
 
 
@@ -153,5 +167,7 @@ def test_empty_original_takes_the_revision() -> None:
 
 
 def test_diff_sections() -> None:
-    changes = diff_sections("<prompt><a>1</a><b>2</b></prompt>", "<prompt><a>1</a><b>3</b><c/></prompt>")
+    changes = diff_sections(
+        "<prompt><a>1</a><b>2</b></prompt>", "<prompt><a>1</a><b>3</b><c/></prompt>"
+    )
     assert [(c.kind, c.tag) for c in changes] == [("updated", "b"), ("added", "c")]

@@ -37,7 +37,8 @@ def test_grouped_context() -> None:
     c = contract(GROUPED)
     assert c.leaves == {"lead.firstName", "lead.email", "lead.phone"}
     assert c.groups == {"lead"}
-    assert not c.allows("lead") and c.allows("lead.email")
+    assert not c.allows("lead")
+    assert c.allows("lead.email")
 
 
 def test_mixed_nested_and_lists() -> None:
@@ -103,7 +104,10 @@ def test_reference_rule(text: str, expected: list[str]) -> None:
 
 
 def test_references_skip_markup_and_comments() -> None:
-    text = '<prompt><role a="@attr">Hi @firstName</role><!-- @comment --><x><![CDATA[@cdata]]></x></prompt>'
+    text = (
+        '<prompt><role a="@attr">Hi @firstName</role><!-- @comment -->'
+        "<x><![CDATA[@cdata]]></x></prompt>"
+    )
     assert names(text) == ["firstName", "cdata"]
 
 
@@ -118,7 +122,8 @@ def test_positions() -> None:
 def test_declared_prefix_wins_over_run_on_text() -> None:
     c = contract(FLAT)
     (ref,) = find_references("Hi @firstName.Thanks", c)
-    assert ref.name == "firstName" and ref.end - ref.start == len("@firstName")
+    assert ref.name == "firstName"
+    assert ref.end - ref.start == len("@firstName")
 
 
 def test_undeclared_flat_and_grouped() -> None:
@@ -131,7 +136,8 @@ def test_group_used_as_variable() -> None:
     c = contract(GROUPED)
     (ref,) = undeclared("Hello @lead", c)
     message = undeclared_message(ref, c)
-    assert "@lead is a group" in message and "@lead.email" in message
+    assert "@lead is a group" in message
+    assert "@lead.email" in message
 
 
 def test_undeclared_message_suggests() -> None:
@@ -143,7 +149,11 @@ def test_undeclared_message_suggests() -> None:
 
 def test_unused() -> None:
     c = contract({**FLAT, **GROUPED})
-    assert unused("Hi @firstName and @lead.email", c) == ["lead.firstName", "lead.phone", "propertyName"]
+    assert unused("Hi @firstName and @lead.email", c) == [
+        "lead.firstName",
+        "lead.phone",
+        "propertyName",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -195,13 +205,15 @@ def test_replace_undeclared() -> None:
         ("@leadBudget", "described"),
     ]
     assert "Replaced undeclared @first_name with @firstName" in fix.warnings[0]
-    assert '"the lead\'s budget"' in fix.warnings[1] and "line 1, column 22" in fix.warnings[1]
+    assert '"the lead\'s budget"' in fix.warnings[1]
+    assert "line 1, column 22" in fix.warnings[1]
 
 
 def test_replace_with_nothing_undeclared_is_identity() -> None:
     c = contract(FLAT)
     fix = replace_undeclared("Hi @firstName", c)
-    assert fix.text == "Hi @firstName" and fix.warnings == []
+    assert fix.text == "Hi @firstName"
+    assert fix.warnings == []
 
 
 def test_reference_regex_is_documented() -> None:

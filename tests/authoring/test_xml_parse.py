@@ -3,8 +3,8 @@ import time
 import pytest
 
 from promptsmith.authoring.xml import (
-    XMLLimits,
     PromptXMLError,
+    XMLLimits,
     is_well_formed,
     parse_prompt,
     parse_xml,
@@ -109,7 +109,9 @@ def test_root_must_be_prompt() -> None:
         ("<prompt><rôle>é</goal></prompt>", 1, 21, "does not match"),
     ],
 )
-def test_errors_are_precise_and_model_readable(doc: str, line: int, column: int, words: str) -> None:
+def test_errors_are_precise_and_model_readable(
+    doc: str, line: int, column: int, words: str
+) -> None:
     with pytest.raises(PromptXMLError) as caught:
         parse_prompt(doc)
     error = caught.value

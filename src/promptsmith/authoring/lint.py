@@ -290,7 +290,7 @@ _PLACEHOLDER = re.compile(
     r"\{\{[^{}\n]{1,60}\}\}"
     r"|\{\$[A-Za-z_]+\}|\$\{[^}\n]{1,60}\}"
     r"|\[(?i:insert|your|add|placeholder|todo|tbd|enter|fill in)\b[^\]\n]{0,60}\]"
-    r"|<\s*(?i:insert|placeholder)\b[^<>\n]{0,60}>"
+    r"|(?:<|&lt;)\s*(?i:insert|placeholder)\b[^<>\n]{0,60}?(?:>|&gt;)"
     r"|\b(?:TODO|TBD|FIXME|XXX)\b|(?i:lorem ipsum)"
 )
 
