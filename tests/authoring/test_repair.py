@@ -176,3 +176,15 @@ def test_repair_is_idempotent(text: str) -> None:
     except PromptXMLError:
         return
     assert repair(fixed) == fixed
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(DAMAGED_TEXT | st.text(alphabet=st.sampled_from("<>/éü_ab =\"'&;!-?"), max_size=40))
+def test_outline_agrees_with_lxml_on_repaired_output(text: str) -> None:
+    try:
+        fixed = repair(text)
+    except PromptXMLError:
+        return
+    parsed = parse_prompt(fixed)
+    lxml_names = [e.tag for e in parsed.root.iter() if isinstance(e.tag, str)]
+    assert [node.name for node in parsed.tree.walk()] == lxml_names

@@ -1,4 +1,8 @@
-from promptsmith.authoring.sections import diff_sections, merge_revision
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from promptsmith.authoring.sections import canonical, diff_sections, merge_revision
+from promptsmith.authoring.xml import parse_prompt
 
 ORIGINAL = """<prompt version="3">
   <!-- Who the agent is. Reviewed by legal 2024-05. -->
@@ -171,3 +175,41 @@ def test_diff_sections() -> None:
         "<prompt><a>1</a><b>2</b></prompt>", "<prompt><a>1</a><b>3</b><c/></prompt>"
     )
     assert [(c.kind, c.tag) for c in changes] == [("updated", "b"), ("added", "c")]
+
+
+SECTION = st.tuples(
+    st.sampled_from(["role", "goal", "rules", "context", "output_format"]),
+    st.text(alphabet=st.sampled_from("ab \n@x."), min_size=1, max_size=12),
+)
+GAP = st.sampled_from(["", "\n", "\n  ", "\n\n  ", "\n  <!-- c -->\n  "])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sections=st.lists(st.tuples(GAP, SECTION), min_size=1, max_size=6),
+    tail=GAP,
+    pick=st.integers(min_value=0, max_value=5),
+)
+def test_untouched_sections_stay_byte_identical(
+    sections: list[tuple[str, tuple[str, str]]], tail: str, pick: int
+) -> None:
+    blocks = [(gap, f"<{tag}>{text}</{tag}>") for gap, (tag, text) in sections]
+    original = "<prompt>" + "".join(gap + block for gap, block in blocks) + tail + "</prompt>"
+    assert merge_revision(original, original).text == original
+    index = pick % len(blocks)
+    tag = sections[index][1][0]
+    changed = [block for _, block in blocks]
+    changed[index] = f"<{tag}>CHANGED</{tag}>"
+    revised = "<prompt>\n" + "\n".join(changed) + "\n</prompt>"
+    result = merge_revision(original, revised)
+    assert _canonical(result.text) == _canonical(revised)
+    sources = [block for _, block in blocks]
+    for i, (gap, block) in enumerate(blocks):
+        if i != index and sources.count(block) == 1:
+            assert gap + block in result.text  # untouched: same bytes, same leading gap
+    if sources.count(blocks[index][1]) == 1:
+        assert result.text == original.replace(blocks[index][1], changed[index], 1)
+
+
+def _canonical(text: str) -> str:
+    return canonical(parse_prompt(text).root)

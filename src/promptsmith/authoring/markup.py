@@ -20,7 +20,7 @@ from typing import Literal
 
 TokenKind = Literal["start", "end", "empty", "comment", "cdata", "pi", "doctype", "text"]
 
-NAME = r"[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?"
+NAME = r"[^\W\d][\w.\-]*(?::[^\W\d][\w.\-]*)?"
 _STRICT_ATTRS = r"""(?:\s+[^\s=/>"'<]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*"""
 _MARKUP = re.compile(
     rf"""
