@@ -210,3 +210,23 @@ def test_sorted_by_position_and_serialisable() -> None:
     as_dict = found[0].to_dict()
     assert set(as_dict) == {"code", "name", "severity", "message", "location"}
     assert set(as_dict["location"]) == {"line", "column", "path"}
+
+
+def test_ps010_different_objects_do_not_conflict() -> None:
+    text = GOOD.replace(
+        "<rule>Always greet the lead by name.</rule>",
+        "<rule>Always mention unit 12 pricing.</rule><rule>Never mention unit 13 pricing.</rule>",
+    )
+    assert "PS010" not in codes(text)
+
+
+def test_diagnostics_are_capped_per_rule() -> None:
+    text = GOOD.replace("Book a tour", "Book a tour " + "@nope " * 300)
+    found = lint(text, VARIABLES, LintConfig(max_per_rule=10))
+    assert [d.code for d in found].count("PS008") == 10
+
+
+def test_repeated_contradictions_are_reported_once() -> None:
+    pair = "<rule>Always be brief.</rule><rule>Never be brief.</rule>"
+    text = GOOD.replace("<rules>", "<rules>" + pair * 50)
+    assert codes(text).count("PS010") == 1

@@ -188,3 +188,27 @@ def test_outline_agrees_with_lxml_on_repaired_output(text: str) -> None:
     parsed = parse_prompt(fixed)
     lxml_names = [e.tag for e in parsed.root.iter() if isinstance(e.tag, str)]
     assert [node.name for node in parsed.tree.walk()] == lxml_names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<?" * 50_000,
+        "<!--" * 25_000,
+        "<![CDATA[" * 10_000,
+        "<!DOCTYPE[" * 10_000,
+        "<prompt>" * 10_000,
+        "".join(f"<t{i}>" for i in range(5_000)) + "</x>" * 5_000,
+        "&<" * 50_000,
+    ],
+    ids=["pi", "comment", "cdata", "doctype", "prompt-openings", "deep", "amp-lt"],
+)
+def test_pathological_input_is_handled(text: str) -> None:
+    """Each of these once took minutes (quadratic scans); bench/authoring_bench.py times them."""
+    try:
+        fixed = repair(text)
+    except PromptXMLError as exc:
+        code = exc.code
+    else:
+        code = parse_prompt(fixed).root.tag
+    assert code in {"prompt", "too_deep", "too_many_elements", "unrepairable", "too_large"}

@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from promptsmith.authoring.xml import (
@@ -41,12 +39,10 @@ def test_parses_a_prompt() -> None:
 
 @pytest.mark.parametrize("doc", [BILLION_LAUGHS, EXTERNAL_ENTITY, EXTERNAL_DTD, PARAMETER_ENTITY])
 def test_dtds_and_entities_are_rejected_not_expanded(doc: str) -> None:
-    started = time.perf_counter()
     with pytest.raises(PromptXMLError) as caught:
         parse_prompt(doc)
     assert caught.value.code == "dtd_forbidden"
     assert "DTD" in caught.value.message
-    assert time.perf_counter() - started < 5  # generous: only guards against expansion
 
 
 def test_lowercase_doctype_is_rejected_too() -> None:

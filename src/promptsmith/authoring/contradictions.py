@@ -9,8 +9,11 @@ the first conditional word, is reduced to content words: lower-cased, stop
 words dropped, light suffix stripping (`mentions`, `mentioning` -> `mention`).
 
 A positive and a negative statement conflict when their content words are
-equal, or share at least two words that make up at least 75% of the smaller
-set. A conflict is a warning, or only `info` when either statement is
+equal, or when one set contains the other and they share at least two words
+("always mention pricing" vs "never mention pricing details"). Words on both
+sides that the other lacks ("item 12" vs "item 13") mean different things.
+Repeated statements count once, and at most `MAX_CONFLICTS` pairs are reported.
+A conflict is a warning, or only `info` when either statement is
 conditional (unless / except / if / when / only / outside / before / after /
 until / while / during), since scoped exceptions are often intended.
 """
@@ -45,6 +48,7 @@ _STOP = frozenset(
 )
 
 Polarity = Literal["positive", "negative"]
+MAX_CONFLICTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,17 +114,24 @@ def _stem(word: str) -> str:
     return word
 
 
-def conflicts(found: list[Statement]) -> list[Conflict]:
+def conflicts(found: list[Statement], limit: int = MAX_CONFLICTS) -> list[Conflict]:
+    """Conflicting pairs in document order, at most `limit`; repeated statements count once."""
+    unique = list({(s.polarity, s.words): s for s in reversed(found)}.values())[::-1]
+    postings: dict[str, list[int]] = {}
     result: list[Conflict] = []
-    for i, first in enumerate(found):
-        for second in found[i + 1 :]:
+    for index, second in enumerate(unique):
+        candidates = sorted({i for word in second.words for i in postings.get(word, [])})
+        for i in candidates:
+            first = unique[i]
             if first.polarity != second.polarity and _overlap(first.words, second.words):
                 result.append(Conflict(first, second))
+                if len(result) >= limit:
+                    return result
+        for word in second.words:
+            postings.setdefault(word, []).append(index)
     return result
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> bool:
-    if a == b:
-        return True
-    shared = len(a & b)
-    return shared >= 2 and shared / min(len(a), len(b)) >= 0.75
+    """Equal, or one contains the other and they share at least two words."""
+    return a == b or (len(a & b) >= 2 and (a <= b or b <= a))

@@ -85,6 +85,7 @@ class Diagnostic:
 class LintConfig:
     max_tokens: int = 8_000
     chars_per_token: float = 4.0
+    max_per_rule: int = 100  # diagnostics of one code beyond this are dropped
     limits: XMLLimits = DEFAULT_LIMITS
 
 
@@ -118,16 +119,15 @@ class _Linter:
             code = "PS002" if exc.code == "not_prompt_root" else "PS001"
             message = exc.message.split("\n")[0]
             yield self._at_line(code, message, exc.line or 1, exc.column or 1)
+        rules: list[Iterator[Diagnostic]] = []
         if self.parsed is not None:
-            yield from self._structure(self.parsed)
-            yield from self._empty_elements(self.parsed.tree)
-            yield from self._duplicate_instructions(self.parsed.tree)
-            yield from self._contradictions(self.parsed.tree)
-            yield from self._loose_text(self.parsed)
-        yield from self._variables()
-        yield from self._placeholders()
-        yield from self._fences()
-        yield from self._length()
+            tree = self.parsed.tree
+            rules += [self._structure(self.parsed), self._empty_elements(tree)]
+            rules += [self._duplicate_instructions(tree), self._contradictions(tree)]
+            rules += [self._loose_text(self.parsed)]
+        rules += [self._variables(), self._placeholders(), self._fences(), self._length()]
+        for rule in rules:
+            yield from _capped(rule, self.config.max_per_rule)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -301,6 +301,14 @@ def _pairs(root: Node, parsed: ParsedPrompt | None) -> Iterator[tuple[Node, Any]
         return
     elements = [e for e in parsed.root.iter() if isinstance(e.tag, str)]
     yield from zip(root.walk(), elements, strict=True)
+
+
+def _capped(diagnostics: Iterator[Diagnostic], limit: int) -> Iterator[Diagnostic]:
+    counts: dict[str, int] = {}
+    for diagnostic in diagnostics:
+        counts[diagnostic.code] = counts.get(diagnostic.code, 0) + 1
+        if counts[diagnostic.code] <= limit:
+            yield diagnostic
 
 
 def _clip(text: str, size: int = 70) -> str:

@@ -22,19 +22,20 @@ TokenKind = Literal["start", "end", "empty", "comment", "cdata", "pi", "doctype"
 
 NAME = r"[^\W\d][\w.\-]*(?::[^\W\d][\w.\-]*)?"
 _STRICT_ATTRS = r"""(?:\s+[^\s=/>"'<]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*"""
-_MARKUP = re.compile(
+_TAGS = re.compile(
     rf"""
-    (?P<comment><!--.*?-->)
-  | (?P<cdata><!\[CDATA\[.*?\]\]>)
-  | (?P<pi><\?.*?\?>)
-  | (?P<doctype><!DOCTYPE(?:[^\[>]|\[[^\]]*\])*>)
-  | (?P<end></(?P<end_name>{NAME})\s*>)
+    (?P<end></(?P<end_name>{NAME})\s*>)
   | (?P<start><(?P<start_name>{NAME})(?P<attrs>{_STRICT_ATTRS})\s*(?P<slash>/?)>)
     """,
-    re.DOTALL | re.VERBOSE | re.IGNORECASE,
+    re.VERBOSE,
 )
-_SIMPLE_KINDS: tuple[TokenKind, ...] = ("comment", "cdata", "pi", "doctype", "end")
 _LOOSE_START = re.compile(rf"<(?P<start_name>{NAME})(?P<attrs>[^<>]*?)(?P<slash>/?)>")
+# Constructs that run to a terminator: (opening, terminator, kind).
+_DELIMITED: tuple[tuple[str, str, TokenKind], ...] = (
+    ("<!--", "-->", "comment"),
+    ("<![CDATA[", "]]>", "cdata"),
+    ("<?", "?>", "pi"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +51,17 @@ class Token:
 
 
 def tokenize(text: str, *, loose: bool = False) -> list[Token]:
-    """Split `text` into markup and text tokens that cover it exactly, in order."""
+    """Split `text` into markup and text tokens that cover it exactly, in order.
+
+    Linear time: terminators are looked up through `_Finder`, so a text full of
+    unterminated `<!--` or `<?` does not rescan to the end for each one.
+    """
+    finder = _Finder(text)
     tokens: list[Token] = []
     pos = 0
     text_start = 0
     while (lt := text.find("<", pos)) != -1:
-        token = _markup_at(text, lt, loose)
+        token = _markup_at(text, lt, loose, finder)
         if token is None:
             pos = lt + 1
             continue
@@ -68,18 +74,49 @@ def tokenize(text: str, *, loose: bool = False) -> list[Token]:
     return tokens
 
 
-def _markup_at(text: str, pos: int, loose: bool) -> Token | None:
-    match = _MARKUP.match(text, pos)
-    if match is None and loose:
-        match = _LOOSE_START.match(text, pos)
+class _Finder:
+    """`str.find` with a memo per needle, amortised linear for forward-moving queries."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.memo: dict[str, tuple[int, int]] = {}
+
+    def find(self, needle: str, start: int) -> int:
+        cached = self.memo.get(needle)
+        if cached is not None:
+            since, found = cached
+            if since <= start and (found == -1 or start <= found):
+                return found
+        found = self.text.find(needle, start)
+        self.memo[needle] = (start, found)
+        return found
+
+
+def _markup_at(text: str, pos: int, loose: bool, finder: _Finder) -> Token | None:
+    for opening, terminator, delimited in _DELIMITED:
+        if text.startswith(opening, pos):
+            end = finder.find(terminator, pos + len(opening))
+            return None if end == -1 else Token(delimited, pos, end + len(terminator))
+    if text.startswith("<!", pos):
+        return _doctype_at(text, pos, finder)
+    match = _TAGS.match(text, pos) or (_LOOSE_START.match(text, pos) if loose else None)
     if match is None:
         return None
-    groups = match.groupdict()
-    for kind in _SIMPLE_KINDS:
-        if groups.get(kind):
-            return Token(kind, pos, match.end(), groups.get("end_name") or "")
-    kind = "empty" if match.group("slash") else "start"
+    if match.group(0).startswith("</"):
+        return Token("end", pos, match.end(), match.group("end_name"))
+    kind: TokenKind = "empty" if match.group("slash") else "start"
     return Token(kind, pos, match.end(), match.group("start_name"), match.group("attrs"))
+
+
+def _doctype_at(text: str, pos: int, finder: _Finder) -> Token | None:
+    if text[pos + 2 : pos + 9].upper() != "DOCTYPE":
+        return None
+    close = finder.find(">", pos)
+    bracket = finder.find("[", pos)
+    if bracket != -1 and close != -1 and bracket < close:
+        subset_end = finder.find("]", bracket)
+        close = finder.find(">", subset_end) if subset_end != -1 else -1
+    return None if close == -1 else Token("doctype", pos, close + 1)
 
 
 @dataclass(eq=False, slots=True)
@@ -93,6 +130,8 @@ class Node:
     inner_end: int = -1
     parent: Node | None = None
     children: list[Node] = field(default_factory=list)
+    ordinal: int = 1  # 1-based position among same-name siblings
+    namesakes: int = 1  # how many siblings (itself included) share the name
 
     @property
     def path(self) -> str:
@@ -106,10 +145,7 @@ class Node:
 
     @property
     def step(self) -> str:
-        if self.parent is None:
-            return self.name
-        same = [c for c in self.parent.children if c.name == self.name]
-        return self.name if len(same) == 1 else f"{self.name}[{same.index(self) + 1}]"
+        return self.name if self.namesakes == 1 else f"{self.name}[{self.ordinal}]"
 
     def source(self, text: str) -> str:
         return text[self.start : self.end]
@@ -126,7 +162,9 @@ class Node:
 
     def deepest_containing(self, start: int, end: int) -> Node:
         """The innermost element whose content holds `start..end` (this one if none deeper)."""
-        for child in self.children:
+        index = bisect_right(self.children, start, key=lambda child: child.start) - 1
+        if index >= 0:
+            child = self.children[index]
             if child.start <= start and end <= child.end:
                 if child.inner_start <= start and end <= child.inner_end:
                     return child.deepest_containing(start, end)
@@ -154,7 +192,18 @@ def outline(text: str) -> Node:
             node.inner_end, node.end = token.start, token.end
     if root is None or stack:
         raise ValueError("outline() needs a well-formed document with a root element")
+    for node in root.walk():
+        _number_children(node)
     return root
+
+
+def _number_children(node: Node) -> None:
+    totals: dict[str, int] = {}
+    for child in node.children:
+        totals[child.name] = totals.get(child.name, 0) + 1
+        child.ordinal = totals[child.name]
+    for child in node.children:
+        child.namesakes = totals[child.name]
 
 
 def mask_markup(text: str) -> str:

@@ -83,7 +83,7 @@ def repair_with_notes(text: str, limits: XMLLimits = DEFAULT_LIMITS) -> Repaired
     if _CONTROL.search(work):
         work = _CONTROL.sub("", work)
         notes.add("removed control characters that XML does not allow")
-    work = _Rebuilder(work, notes).run()
+    work = _Rebuilder(work, notes, limits).run()
     work = _fix_root(work, notes)
     try:
         parse_prompt(work, limits)
@@ -105,7 +105,7 @@ def escape_text(text: str) -> Repaired:
 def repair_fragment(text: str) -> Repaired:
     """Balance and clean a fragment of element content; the result is not checked here."""
     notes = _Notes()
-    fixed = _Rebuilder(_CONTROL.sub("", text), notes).run()
+    fixed = _Rebuilder(_CONTROL.sub("", text), notes, DEFAULT_LIMITS).run()
     return Repaired(fixed, tuple(notes.items))
 
 
@@ -121,9 +121,10 @@ class _Notes:
 class _Rebuilder:
     """One pass over loose tokens: fix each token, keep a stack, balance the tags."""
 
-    def __init__(self, text: str, notes: _Notes) -> None:
+    def __init__(self, text: str, notes: _Notes, limits: XMLLimits) -> None:
         self.text = text
         self.notes = notes
+        self.max_depth = limits.max_depth
         self.tokens = tokenize(text, loose=True)
         self.out: list[str] = []
         self.stack: list[str] = []
@@ -179,6 +180,11 @@ class _Rebuilder:
         if token.kind == "start":
             self._close_unclosed_before(name)
             self.stack.append(name)
+            if len(self.stack) > self.max_depth:
+                raise PromptXMLError(
+                    "too_deep",
+                    f"Elements are nested more than {self.max_depth} levels deep.",
+                )
         self.out.append(tag)
 
     def _fix_tag(self, token: Token, source: str) -> str | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from lxml import etree
@@ -259,6 +260,7 @@ def _located(text: str, line: int, column: int, message: str) -> str:
 
 # --- pulling a prompt out of model output ------------------------------------------------------
 
+MAX_CANDIDATES = 8  # `<prompt>` openings considered in one model output
 _PROMPT_OPEN = re.compile(r"<prompt(?=[\s>/])")
 _PROMPT_TAG = re.compile(r"<prompt(?=[\s>/])[^<>]*?(/?)>|</prompt\s*>")
 _FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)[^\n]*$", re.MULTILINE)
@@ -294,12 +296,13 @@ def extract_prompt(model_output: str) -> str:
         return max(fenced, key=lambda block: ("<" in block, len(block))).strip()
     text = _FENCE_LINE.sub("", text)
     text = _LEAD_PROSE.sub("", text, count=1) if re.search(r"<\w", text) else text
-    return _TAIL_PROSE.sub("", text).strip()
+    head, tail = text[:-2000], text[-2000:]  # sign-offs sit at the end; bound the regex work
+    return (head + _TAIL_PROSE.sub("", tail)).strip()
 
 
 def _prompt_blocks(text: str) -> list[tuple[str, bool]]:
     blocks: list[tuple[str, bool]] = []
-    for opening in _PROMPT_OPEN.finditer(text):
+    for opening in islice(_PROMPT_OPEN.finditer(text), MAX_CANDIDATES):
         end = _balanced_close(text, opening.start())
         if end is None:
             rest = text[opening.start() :]
