@@ -6,7 +6,9 @@ from promptsmith.authoring.changes import (
     has_changes_block,
     parse_changes,
     refine,
+    refine_checked,
 )
+from promptsmith.authoring.variables import VariableContract, parse_variable_context
 from promptsmith.authoring.xml import PromptXMLError
 
 ORIGINAL = """<prompt>
@@ -160,3 +162,57 @@ def test_refine_with_malformed_original_rewrites() -> None:
 def test_refine_unusable_output_raises() -> None:
     with pytest.raises(PromptXMLError):
         refine(ORIGINAL, "   ")
+
+
+def _contract() -> VariableContract:
+    contract = parse_variable_context({"firstName": "Alex", "lead": {"phone": "555"}})
+    assert contract is not None
+    return contract
+
+
+def test_refine_checked_ok() -> None:
+    output = ORIGINAL.replace("Convert leads.", "Convert @firstName into a tour.")
+    checked = refine_checked(ORIGINAL, output, _contract())
+    assert checked.status == "ok"
+    assert checked.refinement is not None
+    assert checked.refinement.section == "goal"
+
+
+def test_refine_checked_renames_near_misses() -> None:
+    output = ORIGINAL.replace("Convert leads.", "Text @first_name at @leadPhone.")
+    checked = refine_checked(ORIGINAL, output, _contract())
+    assert checked.status == "repaired"
+    assert checked.refinement is not None
+    assert "Text @firstName at @lead.phone." in checked.refinement.text
+    assert any("@first_name" in note for note in checked.refinement.notes)
+
+
+def test_refine_checked_invented_variable_needs_reask_with_fallback() -> None:
+    output = ORIGINAL.replace("Convert leads.", "Mention @leadBudget.")
+    checked = refine_checked(ORIGINAL, output, _contract())
+    assert checked.status == "reask"
+    assert checked.reason is not None
+    assert "@leadBudget is not an available variable" in checked.reason
+    assert checked.fallback is not None
+    assert "Mention the lead's budget." in checked.fallback.text
+    assert checked.fallback.text.replace("Mention the lead's budget.", "Convert leads.") == ORIGINAL
+
+
+def test_refine_checked_keeps_the_users_own_undeclared_variables() -> None:
+    original = ORIGINAL.replace("Be kind.", "Be kind to @customerName.")
+    output = original.replace("Convert leads.", "Convert leads fast.")
+    checked = refine_checked(original, output, _contract())
+    assert checked.status == "ok"
+
+
+def test_refine_checked_unusable_output() -> None:
+    checked = refine_checked(ORIGINAL, "", _contract())
+    assert checked.status == "reask"
+    assert checked.refinement is None
+    assert checked.reason is not None
+    assert checked.reason.startswith("Your answer is not a usable prompt")
+
+
+def test_refine_checked_without_contract_reports_repairs() -> None:
+    checked = refine_checked(ORIGINAL, ORIGINAL.replace("Convert leads.", "Q&A"))
+    assert checked.status == "repaired"

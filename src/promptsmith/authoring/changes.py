@@ -37,6 +37,13 @@ from typing import Any, Literal
 from .markup import Node, outline
 from .repair import repair_with_notes
 from .sections import Refinement, SectionChange, indent_of, layout, merge_revision, shift_indent
+from .variables import (
+    VariableContract,
+    find_references,
+    replace_undeclared,
+    undeclared,
+    undeclared_message,
+)
 from .xml import DEFAULT_LIMITS, PromptXMLError, XMLLimits, is_well_formed, parse_prompt, parse_xml
 
 EditOp = Literal["replace", "add", "remove"]
@@ -194,3 +201,66 @@ def refine(original: str, model_output: str, limits: XMLLimits = DEFAULT_LIMITS)
 
 def _whole_change(summary: str) -> tuple[SectionChange, ...]:
     return (SectionChange("added" if "new" in summary else "updated", "prompt", 1, summary),)
+
+
+# --- refine plus the checks an endpoint needs ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRefinement:
+    """`refine` plus the variable contract, as ok / repaired / reask (like nl-edit's checks).
+
+    `reason` (for `reask`) is written for the model. A reask caused only by invented
+    variables carries `fallback`, the refinement with them replaced by plain words.
+    """
+
+    status: Literal["ok", "repaired", "reask"]
+    refinement: Refinement | None
+    reason: str | None = None
+    fallback: Refinement | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "reask"
+
+
+def refine_checked(
+    original: str,
+    model_output: str,
+    contract: VariableContract | None = None,
+    limits: XMLLimits = DEFAULT_LIMITS,
+) -> CheckedRefinement:
+    """Refine, then hold the result to the variable contract.
+
+    Undeclared variables the original already used are the user's business and stay;
+    new ones are renamed when the intent is obvious (`@first_name` -> `@firstName`),
+    otherwise they make the result a `reask`.
+    """
+    try:
+        result = refine(original, model_output, limits)
+    except PromptXMLError as exc:
+        return CheckedRefinement(
+            "reask", None, f"Your answer is not a usable prompt: {exc.message}"
+        )
+    if contract is None:
+        return CheckedRefinement("repaired" if result.notes else "ok", result)
+    existing = {ref.name for ref in find_references(original, contract)}
+    renamed = replace_undeclared(result.text, contract, keep=existing, rename_only=True)
+    result = _with_text(result, renamed.text, renamed.warnings)
+    invented = [ref for ref in undeclared(result.text, contract) if ref.name not in existing]
+    status: Literal["ok", "repaired"] = "repaired" if result.notes else "ok"
+    if not invented:
+        return CheckedRefinement(status, result)
+    messages = " ".join(dict.fromkeys(undeclared_message(ref, contract) for ref in invented))
+    fix = replace_undeclared(result.text, contract, keep=existing)
+    reason = (
+        f"The prompt uses variables that do not exist. {messages} "
+        "Use only the available variables, or describe the value in words."
+    )
+    return CheckedRefinement("reask", result, reason, _with_text(result, fix.text, fix.warnings))
+
+
+def _with_text(result: Refinement, text: str, notes: list[str]) -> Refinement:
+    if text == result.text:
+        return result
+    return Refinement(text, result.changes, (*result.notes, *notes))

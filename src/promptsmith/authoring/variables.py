@@ -254,13 +254,26 @@ class VariableFix:
         return [replacement.message for replacement in self.replacements]
 
 
-def replace_undeclared(text: str, contract: VariableContract) -> VariableFix:
-    """Replace each undeclared reference: with the obvious declared variant, else with words."""
+def replace_undeclared(
+    text: str,
+    contract: VariableContract,
+    *,
+    keep: Iterable[str] = (),
+    rename_only: bool = False,
+) -> VariableFix:
+    """Replace each undeclared reference: with the obvious declared variant, else with words.
+
+    Names in `keep` are left alone (e.g. undeclared names the user's own prompt already
+    had). With `rename_only`, references without an obvious declared variant stay as they are.
+    """
     pieces: list[str] = []
     replacements: list[Replacement] = []
     pos = 0
+    kept = set(keep)
     for ref in undeclared(text, contract):
         suggestion = contract.suggest(ref.name)
+        if ref.name in kept or (rename_only and suggestion is None):
+            continue
         kind: Literal["renamed", "described"] = "renamed" if suggestion else "described"
         new = f"@{suggestion}" if suggestion else describe_variable(ref.name)
         pieces += [text[pos : ref.start], new]
