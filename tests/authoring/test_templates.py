@@ -3,6 +3,7 @@ from importlib import resources
 
 import pytest
 
+from promptsmith.authoring.lint import lint
 from promptsmith.authoring.templates import (
     WRAPPER_TAGS,
     Safe,
@@ -17,6 +18,7 @@ from promptsmith.authoring.templates import (
     template_names,
 )
 from promptsmith.authoring.variables import parse_variable_context
+from promptsmith.authoring.xml import extract_prompt
 
 SYSTEM_PROMPTS = [
     "create_assisted",
@@ -184,3 +186,10 @@ def test_format_variables_variants() -> None:
 
 def test_format_prompt_empty() -> None:
     assert "no prompt yet" in format_prompt("  ")
+
+
+def test_example_prompt_in_the_meta_prompt_is_lint_clean() -> None:
+    text = load("create_assisted")
+    example = extract_prompt(text[text.index("## An example of the shape") :])
+    variables = {"patient": {"firstName": "Ana"}, "appointment": {"time": "9:00"}}
+    assert lint(example, variables) == []
