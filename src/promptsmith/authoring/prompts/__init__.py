@@ -1,0 +1,1 @@
+"""System prompts and request templates (markdown), loaded by `authoring.templates`."""
