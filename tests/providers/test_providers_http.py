@@ -14,6 +14,7 @@ envelope and what reached the emulator rather than the exact output.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -81,6 +82,11 @@ def last_user_text(request: dict[str, Any]) -> str:
     if isinstance(content, str):
         return content
     return "".join(part.get("text", "") for part in content)
+
+
+def body_text(request: dict[str, Any]) -> str:
+    """A recorded request's whole JSON body as text, wherever the prompt put things."""
+    return json.dumps(request["body"], ensure_ascii=False)
 
 
 # --- streaming ---------------------------------------------------------------------
@@ -558,7 +564,7 @@ async def test_nl_edit_goes_through_the_provider(start: StackFactory, target: Ta
     assert isinstance(payload["rewrittenText"], str)
     requests = await stack.requests("emu-edit")
     assert requests
-    sent = last_user_text(requests[0])
+    sent = body_text(requests[0])
     assert selected in sent and "Tighten it" in sent
     rows = await stack.usage_rows()
     assert rows and {r.endpoint for r in rows} == {"nl-edit"}
@@ -582,7 +588,7 @@ async def test_nl_create_goes_through_the_provider(start: StackFactory) -> None:
     assert isinstance(payload["prompt"], str)
     requests = await stack.requests("emu-create")
     assert requests
-    assert "A patient algebra tutor" in last_user_text(requests[0])
+    assert "A patient algebra tutor" in body_text(requests[0])
 
 
 @pytest.mark.parametrize(
