@@ -5,7 +5,8 @@ index, so a search only ever scores that partition's chunks: the tenant filter i
 before scoring, not after, and no other course's or institution's chunk can come back.
 
 `ChunkStore` is the interface; `EmbeddedStore` is the in-process implementation (numpy +
-BM25). A PostgreSQL + pgvector store can implement the same Protocol later.
+BM25). The async `Retriever` contract (retriever.py) wraps it for the service; a PostgreSQL
++ pgvector retriever implements that contract.
 
 Persistence is the caller's: `EmbeddedStore(loader=...)` calls `loader(partition)` the first
 time a partition is touched (search, add or delete) and indexes what it returns — typically
