@@ -11,7 +11,7 @@ PORT ?= 8000
 # bench/ may not exist yet in a fresh clone (git keeps no empty folders).
 LINT_PATHS := $(wildcard src tests bench)
 
-.PHONY: setup run test lint typecheck pytest format clean
+.PHONY: setup run test lint typecheck pytest format clean reliability
 
 setup: $(STAMP)
 
@@ -34,7 +34,12 @@ typecheck: setup
 	$(BIN)/mypy
 
 pytest: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not reliability"
+
+# Everything in tests/reliability, including the slower variants (`reliability` marker):
+# more schemathesis examples, disconnects on every provider, soak-lite.
+reliability: setup
+	SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-100} $(BIN)/pytest -q tests/reliability
 
 test: lint typecheck pytest
 

@@ -59,8 +59,8 @@ async def disconnect_many(make_settings: Any, emulator: Emulator, provider: Prov
             await asyncio.gather(
                 *(read_then_hang_up(c, deployment.headers) for _ in range(STREAMS))
             )
-        connections = await wait_all_closed(emulator, model)
-        health = httpx.get(f"{server.url}/healthz", timeout=DEADLINE)
+            connections = await wait_all_closed(emulator, model)
+            health = await c.get("/healthz")
 
     assert {c["outcome"] for c in connections} == {"client_disconnected"}
     assert all(2 <= c["tokens_sent"] < TOKENS for c in connections)
