@@ -79,7 +79,12 @@ class AiModelOverride(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"additionalProperties": False})
 
     provider: Literal["anthropic", "openai", "google"]
-    model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    # No control characters: the name goes into provider URLs (Gemini) and headers.
+    model: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1),
+        AfterValidator(_no_control_characters),
+    ]
 
 
 class AINLCreateRequest(_Open):
