@@ -65,6 +65,11 @@ bench-gateway: setup
 	-$(MAKE) bench-litellm-venv
 	$(BIN)/python bench/gateway_bench.py
 
+# py-spy on `promptsmith serve` while it relays streams; top functions printed.
+bench-profile: setup
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy
+	$(BIN)/python bench/profile_bench.py
+
 bench: bench-gateway bench-ramp bench-soak
 	$(BIN)/python bench/modes_bench.py
 	$(BIN)/python bench/retrieval_bench.py
