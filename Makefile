@@ -65,6 +65,10 @@ bench-gateway: setup
 	-$(MAKE) bench-litellm-venv
 	$(BIN)/python bench/gateway_bench.py
 
+# Ramp to 2,000 open streams through promptsmith (and direct, for reference).
+bench-ramp: setup
+	$(BIN)/python bench/ramp_bench.py
+
 # py-spy on `promptsmith serve` while it relays streams; top functions printed.
 bench-profile: setup
 	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy

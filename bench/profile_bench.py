@@ -90,6 +90,7 @@ def main() -> None:
                     "--output",
                     str(out),
                     "--nonblocking",
+                    "--gil",
                 ]
             )
             until = time.monotonic() + args.seconds

@@ -32,6 +32,8 @@ REPORT = ROOT / "docs" / "benchmarks.md"
 VENV_BIN = Path(sys.executable).parent
 # A token line: the emulator's tokens are "t0 ", "t1 ", ... in `content` (OpenAI chat,
 # direct and through LiteLLM) or `delta` (promptsmith's assistant-delta events).
+DONE = b'"type":"done"'
+ERROR = b'"type":"error"'
 TOKEN = re.compile(rb'"(?:content|delta)":\s*"\s*t(\d+)')
 
 
@@ -186,6 +188,8 @@ class StreamResult:
     token_ids: list[int] = field(default_factory=list)
     status: int = 0
     error: str | None = None
+    finished: bool = False
+    done_events: int = 0
 
     @property
     def ttfb(self) -> float | None:
@@ -204,6 +208,19 @@ async def stream_once(
 ) -> StreamResult:
     """One streamed request; the arrival time and index of every token line."""
     result = StreamResult(started=time.perf_counter())
+    await stream_into(result, target, model, stop_after=stop_after, limit_s=limit_s)
+    return result
+
+
+async def stream_into(
+    result: StreamResult,
+    target: Target,
+    model: str,
+    *,
+    stop_after: int | None = None,
+    limit_s: float = 300.0,
+) -> None:
+    """Like `stream_once`, filling `result` as tokens arrive (others may read it live)."""
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(limit_s):
@@ -216,12 +233,12 @@ async def stream_once(
                 lowered = line.lower()
                 chunked |= lowered.startswith(b"transfer-encoding:") and b"chunked" in lowered
             await _read_tokens(reader, chunked, result, stop_after)
+            result.finished = True
     except (TimeoutError, OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
         if writer is not None:
             writer.close()
-    return result
 
 
 async def _read_tokens(
@@ -243,6 +260,10 @@ async def _read_tokens(
         pending += data
         *lines, pending = pending.split(b"\n")
         for line in lines:
+            if DONE in line:
+                result.done_events += 1
+            elif ERROR in line and result.error is None:
+                result.error = line.decode(errors="replace")[:300]
             found = TOKEN.search(line)
             if found:
                 result.token_times.append(now)
