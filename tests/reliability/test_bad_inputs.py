@@ -329,3 +329,16 @@ async def test_a_non_admin_cannot_use_the_admin_api(
 ) -> None:
     response = await api.get(ADMIN_MODEL, headers=auth)
     await assert_rejected(api, response, 403)
+
+
+@pytest.mark.parametrize("model", ["emu\x13text", "emu\ntext", "\x00"])
+async def test_a_model_override_with_control_characters_is_400(
+    api: httpx.AsyncClient, auth: dict[str, str], model: str
+) -> None:
+    # Found by schemathesis: the name reached Gemini's URL and came back as a 502.
+    override = {"provider": "google", "model": model}
+    response = await api.post(
+        ASSISTANT, json={"instruction": "hi", "modelOverride": override}, headers=auth
+    )
+    body = await assert_rejected(api, response, 400)
+    assert "modelOverride" in body["message"]
