@@ -34,6 +34,7 @@ import streamload as sl
 
 HEADING = "## Gateway overhead"
 STALL = 0.040  # a gap over 40 ms is a stall
+ROUND_LIMIT = 240.0  # a stream not finished by then counts as an error
 LITELLM_VENV = Path(__file__).resolve().parent / ".venv-litellm"
 LITELLM_CONFIG = """\
 model_list:
@@ -117,26 +118,41 @@ async def run_round(
         into.tokens += len(result.token_times)
 
 
+def repeats_for(args: argparse.Namespace, concurrency: int, target: str) -> int:
+    """5 repeats up to c=16; fewer at c>=128 so one run finishes in minutes (LiteLLM at
+    c=1000 takes minutes per round on this machine, so it runs once there)."""
+    if concurrency <= 16:
+        return int(args.repeats)
+    if concurrency > 128 and target == "litellm":
+        return 1
+    return int(args.repeats_high)
+
+
 async def measure(
-    targets: list[tuple[sl.Target, sl.Server]],
-    tokens: list[int],
-    levels: list[int],
-    repeats: int,
-    interval: float,
+    targets: list[tuple[sl.Target, sl.Server]], args: argparse.Namespace
 ) -> dict[tuple[int, int, str], Samples]:
     samples: dict[tuple[int, int, str], Samples] = defaultdict(Samples)
+    interval = args.interval
     for target, server in targets:  # warm-up, discarded
         await run_round(target, server, f"emu-warm-16x{interval:g}ms", 16, Samples())
-    for n in tokens:
+    for n in args.tokens:
         model = f"emu-stream-{n}x{interval:g}ms"
-        for concurrency in levels:
-            for repeat in range(repeats):
-                order = targets[repeat % len(targets) :] + targets[: repeat % len(targets)]
-                for target, server in order:
+        for concurrency in args.concurrency:
+            most = max(repeats_for(args, concurrency, t.name) for t, _ in targets)
+            for repeat in range(most):
+                shift = repeat % len(targets)
+                for target, server in targets[shift:] + targets[:shift]:
+                    if repeat >= repeats_for(args, concurrency, target.name):
+                        continue
                     key = (n, concurrency, target.name)
+                    began = time.perf_counter()
                     await run_round(target, server, model, concurrency, samples[key])
+                    took = time.perf_counter() - began
+                    print(
+                        f"  N={n} c={concurrency} {target.name} #{repeat}: {took:.1f} s", flush=True
+                    )
                     await asyncio.sleep(0.2)
-            print(f"  N={n} c={concurrency} done", flush=True)
+            print("\n".join(table(samples, n, [concurrency])[2:]), flush=True)
     return samples
 
 
@@ -258,8 +274,9 @@ def report(
         "OpenAI SDK, usage recording; one uvicorn worker, uvloop + httptools); LiteLLM = "
         "`litellm[proxy]` " + ("1.108.0" if litellm else "(not available)") + " proxy, one "
         "worker, no database, no callbacks, retries off. Targets alternate round by round, "
-        f"{args.repeats} repeats per level; all three run in the same run. TTFB = request "
-        "sent to first token line read; gap = time between two token lines; added = the "
+        f"{args.repeats} rounds per target at c ≤ 16, {args.repeats_high} at c ≥ 128 "
+        "(LiteLLM: 1 at c = 1,000, where one round takes minutes); all three in the same "
+        "run. TTFB = request sent to first token line read; gap = time between two token lines; added = the "
         "gateway's percentile minus direct's. KiB/stream = the server's peak RSS growth "
         "during a round divided by its concurrent streams (median of rounds; noisy below "
         "c=128). The load generator is one separate process (asyncio streams on uvloop).",
@@ -278,14 +295,15 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, nargs="+", default=[64, 512])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 128, 1000])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="rounds per target, c<=16")
+    parser.add_argument("--repeats-high", type=int, default=2, help="rounds per target, c>=128")
     parser.add_argument("--interval", type=float, default=10.0, help="ms between tokens")
     parser.add_argument("--quick", action="store_true", help="N=64, c=1,16, 2 repeats")
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="print, leave docs alone")
     args = parser.parse_args()
     if args.quick:
-        args.tokens, args.concurrency, args.repeats = [64], [1, 16], 2
+        args.tokens, args.concurrency, args.repeats, args.repeats_high = [64], [1, 16], 2, 1
     return args
 
 
@@ -305,7 +323,7 @@ async def run(args: argparse.Namespace, work: Path) -> str:
         ]
         if litellm is not None:
             targets.append((sl.Target("litellm", litellm.port, "litellm"), litellm))
-        samples = await measure(targets, args.tokens, args.concurrency, args.repeats, args.interval)
+        samples = await measure(targets, args)
         disconnects = await measure_disconnects(targets[1][0], emulator, 100)
     return report(samples, args, disconnects, litellm is not None, started, machine)
 
