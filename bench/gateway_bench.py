@@ -276,10 +276,11 @@ def report(
         "worker, no database, no callbacks, retries off. Targets alternate round by round, "
         f"{args.repeats} rounds per target at c ≤ 16, {args.repeats_high} at c ≥ 128 "
         "(LiteLLM: 1 at c = 1,000, where one round takes minutes); all three in the same "
-        "run. TTFB = request sent to first token line read; gap = time between two token lines; added = the "
-        "gateway's percentile minus direct's. KiB/stream = the server's peak RSS growth "
-        "during a round divided by its concurrent streams (median of rounds; noisy below "
-        "c=128). The load generator is one separate process (asyncio streams on uvloop).",
+        "run. TTFB = request sent to first token line read; gap = time between two token "
+        "lines; added = the gateway's percentile minus direct's. KiB/stream = the "
+        "server's peak RSS growth during a round divided by its concurrent streams "
+        "(median of rounds; noisy below c=128). The load generator is one separate "
+        "process (asyncio streams on uvloop).",
         "",
     ]
     if not litellm:
