@@ -65,6 +65,7 @@ class Samples:
     tokens: int = 0
     seconds: float = 0.0
     rss_per_stream: list[float] = field(default_factory=list)  # KiB
+    first_error: str | None = None
 
 
 def start_litellm(emulator: sl.Server, work: Path) -> sl.Server | None:
@@ -112,6 +113,7 @@ async def run_round(
         into.streams += 1
         if result.error or result.status != 200 or result.ttfb is None:
             into.errors += 1
+            into.first_error = into.first_error or result.error or f"HTTP {result.status}"
             continue
         into.ttfb.append(result.ttfb)
         into.gaps.extend(result.gaps())
@@ -138,6 +140,9 @@ async def measure(
     for n in args.tokens:
         model = f"emu-stream-{n}x{interval:g}ms"
         for concurrency in args.concurrency:
+            if n * concurrency > args.max_events:
+                print(f"  N={n} c={concurrency}: skipped (over --max-events)", flush=True)
+                continue
             most = max(repeats_for(args, concurrency, t.name) for t, _ in targets)
             for repeat in range(most):
                 shift = repeat % len(targets)
@@ -287,6 +292,21 @@ def report(
         lines += ["LiteLLM could not be installed or started here: promptsmith vs direct only.", ""]
     for n in tokens:
         lines += [f"### N = {n} tokens", "", *table(samples, n, levels), ""]
+    skipped = [f"N={n}, c={c}" for n in tokens for c in levels if n * c > args.max_events]
+    if skipped:
+        lines += [
+            f"Not run: {', '.join(skipped)} (N × c over {args.max_events:,} events: one "
+            "promptsmith worker relays a few thousand events/s on this machine, LiteLLM "
+            "under one thousand, so one round would take many minutes).",
+            "",
+        ]
+    errors = [
+        f"- {name} N={n} c={c}: {s.errors} errors, first: `{s.first_error}`"
+        for (n, c, name), s in sorted(samples.items())
+        if s.errors
+    ]
+    if errors:
+        lines += ["Errors:", "", *errors, ""]
     lines += ["### Targets", "", *verdicts(samples, tokens, levels), ""]
     lines += ["### Client disconnect", "", f"- {disconnects}", ""]
     return "\n".join(lines)
@@ -299,6 +319,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="rounds per target, c<=16")
     parser.add_argument("--repeats-high", type=int, default=2, help="rounds per target, c>=128")
     parser.add_argument("--interval", type=float, default=10.0, help="ms between tokens")
+    parser.add_argument(
+        "--max-events",
+        type=int,
+        default=70_000,
+        help="skip levels where N × c exceeds this (512 × 1,000 takes minutes per round)",
+    )
     parser.add_argument("--quick", action="store_true", help="N=64, c=1,16, 2 repeats")
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="print, leave docs alone")
