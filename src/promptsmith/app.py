@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,9 +34,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         await services.db.migrate()
         _log_startup(settings)
         log_scale_out(settings)
+        _warm_embedder(services)
         try:
             yield
         finally:
+            await services.jobs.aclose()
+            await services.retriever.aclose()
             await services.providers.aclose()
             await services.usage.flush()
             await services.db.dispose()
@@ -63,6 +67,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 def _log_startup(settings: Settings) -> None:
     level, message = startup_status(settings)
     logger.log(level, message, extra={"provider": settings.default_provider})
+
+
+def _warm_embedder(services: Services) -> None:
+    """Load the embedding model in the background so the first question is fast;
+    /healthz answers meanwhile."""
+
+    def warm() -> None:
+        try:
+            services.embedders.get()
+        except Exception:
+            logger.exception("could not load the embedding model")
+
+    threading.Thread(target=warm, name="embedder-warmup", daemon=True).start()
 
 
 _STREAM_SCHEMAS = (AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
 
 from .db import Database
-from .qanda_models import DocumentChunk
+from .qanda_models import Document, DocumentChunk
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,3 +107,24 @@ def embedding_of(row: DocumentChunk) -> np.ndarray:
 def heading_path_of(row: DocumentChunk) -> list[str]:
     value = json.loads(row.heading_path or "[]")
     return [str(part) for part in value]
+
+
+async def records_for_course(
+    db: Database, course_pk: int, make: Callable[..., T], *, document_ids: Sequence[str] = ()
+) -> list[T]:
+    """Build one value per embedded chunk of a course with `make(row, filename=, title=)`."""
+    query = (
+        select(DocumentChunk, Document.filename, Document.title)
+        .join(Document, Document.id == DocumentChunk.document_id)
+        .where(
+            DocumentChunk.course_pk == course_pk,
+            DocumentChunk.embedding.is_not(None),
+            Document.embed_status == "done",
+        )
+        .order_by(DocumentChunk.document_id, DocumentChunk.ordinal)
+    )
+    if document_ids:
+        query = query.where(DocumentChunk.document_id.in_(list(document_ids)))
+    async with db.session() as session:
+        rows = (await session.execute(query)).all()
+    return [make(row, filename=filename, title=title) for row, filename, title in rows]
