@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
-from .api import admin, authoring, health, qanda
+from .api import admin, admin_catalog, admin_documents, authoring, health, qanda
 from .api.errors import install_error_handlers
 from .api.middleware import BodyLimit, RequestContext
 from .api.schemas import AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent
@@ -56,9 +57,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(authoring.router)
     app.include_router(qanda.router)
     app.include_router(admin.router)
+    app.include_router(admin_catalog.router)
+    app.include_router(admin_documents.router)
     app.include_router(health.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.max_upload_bytes,
+        upload_paths=re.compile(admin_documents.UPLOAD_PATH),
+    )
     app.add_middleware(RequestContext)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -37,3 +37,8 @@ async def list_for_org(db: Database, org_id: str) -> list[Institution]:
             select(Institution).where(Institution.org_id == org_id).order_by(Institution.id)
         )
         return list(rows)
+
+
+async def get_by_pk(db: Database, pk: int) -> Institution | None:
+    async with db.session() as session:
+        return await session.get(Institution, pk)
