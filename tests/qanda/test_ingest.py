@@ -145,3 +145,25 @@ async def test_courses_do_not_share_an_index(
         partition_for(astronomy.institution, astronomy.course), query, vector
     )
     assert all(h.metadata["filename"] in astronomy_files() for h in result.hits)
+
+
+async def test_changes_by_another_process_are_picked_up(migrated: Services) -> None:
+    """A second worker (or the ingest CLI) on the same database: the index follows."""
+    target = await make_target(migrated)
+    await migrated.ingestor.ingest(target, "pasta.md", cooking_files()["pasta.md"])
+    partition = partition_for(target.institution, target.course)
+    query = "sourdough starter proofing"
+    vector = migrated.embedders.get().embed_query(query)
+    before = await migrated.retriever.search(partition, query, vector)
+    assert {h.metadata["filename"] for h in before.hits} == {"pasta.md"}
+
+    other = Services.build(migrated.settings)
+    try:
+        added = await other.ingestor.ingest(target, "bread.html", cooking_files()["bread.html"])
+        after = await migrated.retriever.search(partition, query, vector)
+        assert after.hits[0].metadata["filename"] == "bread.html"
+        await other.ingestor.delete(target, added.document.id)
+    finally:
+        await other.db.dispose()
+    final = await migrated.retriever.search(partition, query, vector)
+    assert {h.metadata["filename"] for h in final.hits} == {"pasta.md"}

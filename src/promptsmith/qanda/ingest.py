@@ -154,7 +154,15 @@ class Ingestor:
                 document = await self._run_phase(phase, document, target)
                 if document.phase_status(phase) != "done":
                     return document
-            return await documents.update(self.db, document_id, status="ready")
+            document = await documents.update(self.db, document_id, status="ready")
+            await self._indexed(target)
+            return document
+
+    async def _indexed(self, target: Target) -> None:
+        """Tell a retriever that tracks database changes that this one was its own."""
+        indexed = getattr(self.retriever, "indexed", None)
+        if indexed is not None:
+            await indexed(partition_for(target.institution, target.course))
 
     async def _run_phase(self, phase: str, document: Document, target: Target) -> Document:
         error = ""

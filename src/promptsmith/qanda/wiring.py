@@ -7,15 +7,17 @@ the embedded store, in a PostgreSQL retriever and in tests.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import anyio.from_thread
+import anyio.to_thread
+import numpy as np
 
 from ..retrieval.embeddings import DIMENSION, Embedder, HashingEmbedder, get_embedder
 from ..retrieval.retriever import EmbeddedRetriever, Retriever
-from ..retrieval.store import ChunkRecord, EmbeddedStore, Partition
+from ..retrieval.store import ChunkRecord, EmbeddedStore, Partition, SearchMode, SearchResult
 from ..settings import Settings
-from ..storage import chunks, courses, institutions
+from ..storage import chunks, courses, documents, institutions
 from ..storage.db import Database
 from ..storage.qanda_models import Course, DocumentChunk, Institution
 
@@ -93,6 +95,66 @@ async def load_partition(db: Database, partition: Partition) -> list[ChunkRecord
     return await chunks.records_for_course(db, course.id, record_of)
 
 
+class SyncedEmbeddedRetriever(EmbeddedRetriever):
+    """The embedded retriever, kept in step with the database.
+
+    Before a search it compares a fingerprint of the course's indexed documents with the
+    one its in-memory index was built from; when another process (a second worker, the
+    `promptsmith ingest` CLI) changed the course, the partition is reloaded.
+    """
+
+    def __init__(self, store: EmbeddedStore, db: Database) -> None:
+        super().__init__(store)
+        self.db = db
+        self._versions: dict[Partition, tuple[int, str | None]] = {}
+
+    async def _version(self, partition: Partition) -> tuple[int, str | None] | None:
+        if not partition.course_id.lstrip("-").isdigit():
+            return None
+        return await documents.indexed_version(
+            self.db, partition.institution_id, int(partition.course_id)
+        )
+
+    async def _remember(self, partition: Partition) -> None:
+        version = await self._version(partition)
+        if version is not None:
+            self._versions[partition] = version
+
+    async def add(self, partition: Partition, chunks: Sequence[ChunkRecord]) -> None:
+        await self._sync(partition)
+        await super().add(partition, chunks)
+
+    async def delete_document(self, partition: Partition, document_id: str) -> int:
+        await self._sync(partition)
+        removed = await super().delete_document(partition, document_id)
+        await self._remember(partition)
+        return removed
+
+    async def _sync(self, partition: Partition) -> None:
+        version = await self._version(partition)
+        known = self._versions.get(partition)
+        if known is not None and version != known:
+            await anyio.to_thread.run_sync(self.store.unload, partition)
+        if version is not None:
+            self._versions[partition] = version
+
+    async def search(
+        self,
+        partition: Partition,
+        query_text: str,
+        query_vector: np.ndarray | None,
+        k: int = 8,
+        *,
+        mode: SearchMode = "hybrid",
+    ) -> SearchResult:
+        await self._sync(partition)
+        return await super().search(partition, query_text, query_vector, k, mode=mode)
+
+    async def indexed(self, partition: Partition) -> None:
+        """Call after this process finished indexing a document (its own change)."""
+        await self._remember(partition)
+
+
 def build_retriever(settings: Settings, db: Database, dimension: int = DIMENSION) -> Retriever:
     """The embedded retriever: in-process indexes, filled from the database on first use."""
 
@@ -100,4 +162,4 @@ def build_retriever(settings: Settings, db: Database, dimension: int = DIMENSION
         # The store calls this from a worker thread that anyio started.
         return anyio.from_thread.run(load_partition, db, partition)
 
-    return EmbeddedRetriever(EmbeddedStore(dimension, loader=loader))
+    return SyncedEmbeddedRetriever(EmbeddedStore(dimension, loader=loader), db)

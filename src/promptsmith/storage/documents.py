@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .db import Database
@@ -115,3 +115,24 @@ async def delete(db: Database, document_id: str) -> bool:
             return False
         await session.delete(document)
     return True
+
+
+async def indexed_version(
+    db: Database, institution_public_id: str, course_id: int
+) -> tuple[int, str | None]:
+    """A cheap fingerprint of a course's indexed documents: (count, latest update)."""
+    from .qanda_models import Course, Institution
+
+    query = (
+        select(func.count(Document.id), func.max(Document.updated_at))
+        .join(Course, Course.id == Document.course_pk)
+        .join(Institution, Institution.id == Course.institution_pk)
+        .where(
+            Institution.public_id == institution_public_id,
+            Course.course_id == course_id,
+            Document.index_status == "done",
+        )
+    )
+    async with db.session() as session:
+        count, latest = (await session.execute(query)).one()
+    return int(count or 0), str(latest) if latest is not None else None
