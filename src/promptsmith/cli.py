@@ -36,6 +36,15 @@ def _register_emulator() -> None:
 _register_emulator()
 
 
+def _register_qanda() -> None:
+    from .cli_qanda import register
+
+    register(app)
+
+
+_register_qanda()
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
