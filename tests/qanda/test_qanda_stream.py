@@ -298,3 +298,23 @@ async def test_history_reaches_the_model(stack: Stack) -> None:
     await stack.ask(target, ["I study the planets.", "Which planet has rings?"])
     sent = everything_sent(await stack.upstream())
     assert "I study the planets." in sent and "Which planet has rings?" in sent
+
+
+async def test_with_the_real_minilm_embedder(stack: Stack, tmp_path: Any) -> None:
+    """The calibrated relevance floor with all-MiniLM-L6-v2: answer in-course, refuse off-topic."""
+    from promptsmith.retrieval.embeddings import get_embedder
+
+    stack.services.embedders.set(get_embedder(tmp_path))
+    target = await stack.course({**astronomy_files(), **cooking_files()})
+    events = parse_sse(
+        (await stack.ask(target, "What happens to massive stars when they die?", ragOnly=True)).text
+    )
+    results = events[2]["results"]
+    assert results and results[0]["document"] == "stars.docx"
+    assert results[0]["title"] == "Stellar Evolution > Death of stars"
+    assert len(await stack.upstream()) == 1
+    refused = parse_sse(
+        (await stack.ask(target, "Who won the football world cup in 1998?", ragOnly=True)).text
+    )
+    assert refused[-2]["outputs"] == [REFUSAL]
+    assert len(await stack.upstream()) == 1  # still only the first question's call
