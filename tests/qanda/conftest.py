@@ -6,6 +6,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,8 +110,9 @@ async def add_assistant(services: Services, target: Target, assistant_id: str = 
 
 
 @pytest.fixture
-async def migrated(services: Services) -> AsyncIterator[Services]:
-    """The test's services on a migrated database (without an app around them)."""
+async def migrated(make_settings: Any, db_url: str) -> AsyncIterator[Services]:
+    """Services on a migrated database, SQLite and PostgreSQL (without an app around them)."""
+    services = Services.build(make_settings(database_url=db_url))
     await services.db.migrate()
     try:
         yield services

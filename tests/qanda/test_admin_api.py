@@ -296,3 +296,46 @@ async def test_large_upload_runs_as_a_job(make_settings: Any) -> None:
             other = admin_headers(services, "org-2")
             assert_envelope(await client.get(f"{ADMIN}/jobs/{job_id}", headers=other), 404)
             assert_envelope(await client.get(f"{ADMIN}/jobs/nope", headers=headers), 404)
+
+
+async def test_uploads_may_exceed_the_general_body_limit(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    headers = admin_headers(services)
+    public_id = await create_course(client, headers)
+    path = f"{ADMIN}/institutions/{public_id}/courses/7/documents"
+    paragraph = "Orbital mechanics describes how planets and moons move under gravity. " * 12
+    big = ("# Orbits\n\n" + "\n\n".join([paragraph] * 1500)).encode()
+    assert len(big) > services.settings.max_body_bytes
+    response = await client.post(path, files=[("file", ("orbits.md", big))], headers=headers)
+    assert response.status_code == 202, response.text
+    await services.jobs.wait()
+    job = await client.get(f"{ADMIN}/jobs/{response.json()['job_id']}", headers=headers)
+    assert job.json()["job"]["status"] == "succeeded"
+    # Other endpoints keep the general limit.
+    too_big = await client.post(
+        f"{ADMIN}/institutions", content=b"{" + b" " * len(big) + b"}", headers=headers
+    )
+    assert_envelope(too_big, 413)
+
+
+async def test_upload_over_the_upload_limit_is_413(make_settings: Any) -> None:
+    from promptsmith.app import create_app
+
+    settings = make_settings(max_upload_bytes=4096, max_body_bytes=2048)
+    services = Services.build(settings)
+    app = create_app(settings, services)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = admin_headers(services)
+            public_id = await create_course(client, headers)
+            path = f"{ADMIN}/institutions/{public_id}/courses/7/documents"
+            ok = await client.post(
+                path, files=[("f", ("a.md", b"# A\n\n" + b"x " * 1200))], headers=headers
+            )
+            assert ok.status_code == 201, ok.text
+            response = await client.post(
+                path, files=[("f", ("a.md", b"y" * 5000))], headers=headers
+            )
+            assert_envelope(response, 413)
