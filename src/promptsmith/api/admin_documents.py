@@ -38,6 +38,43 @@ DOCUMENTS = "/institutions/{public_id}/courses/{course_id}/documents"
 UPLOAD_PATH = r"/api/admin/institutions/[^/]+/courses/[^/]+/documents"
 
 
+_JSON_DOCUMENT = {
+    "type": "object",
+    "properties": {
+        "filename": {"type": "string"},
+        "content": {"type": "string", "description": "The document as text"},
+        "content_base64": {"type": "string", "description": "The document's bytes, base64"},
+        "content_type": {"type": "string"},
+    },
+    "required": ["filename"],
+}
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    _JSON_DOCUMENT,
+                    {
+                        "type": "object",
+                        "properties": {"files": {"type": "array", "items": _JSON_DOCUMENT}},
+                        "required": ["files"],
+                    },
+                ]
+            }
+        },
+    },
+}
+
+
 class DocumentOut(BaseModel):
     id: str
     filename: str
@@ -168,6 +205,7 @@ async def _job_out(services: Services, job: IngestJob, target: Target) -> JobOut
         202: {"model": UploadReply, "description": "Accepted: ingesting in a background job"},
         413: {"model": AIErrorResponse, "description": "Upload too large"},
     },
+    openapi_extra={"requestBody": _UPLOAD_BODY},
 )
 async def upload_documents(
     public_id: str,

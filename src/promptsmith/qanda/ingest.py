@@ -143,8 +143,8 @@ class Ingestor:
 
     async def process(self, target: Target, document_id: str) -> Document:
         """Run the document's phases that are not done yet; return its final state."""
-        lock = self._locks.setdefault(document_id, asyncio.Lock())
-        async with lock:
+        # One run per document at a time in this process (a lock per document id).
+        async with self._locks.setdefault(document_id, asyncio.Lock()):
             document = await documents.update(
                 self.db, document_id, status="processing", error=None, error_phase=None
             )

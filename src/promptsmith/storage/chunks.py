@@ -61,12 +61,13 @@ async def set_embeddings(db: Database, document_id: str, vectors: np.ndarray) ->
     rows = await for_document(db, document_id)
     if len(rows) != len(vectors):
         raise ValueError(f"{len(rows)} chunks but {len(vectors)} embeddings")
+    values = [
+        {"id": row.id, "embedding": np.asarray(vector, dtype="<f4").tobytes()}
+        for row, vector in zip(rows, vectors, strict=True)
+    ]
     async with db.session() as session, session.begin():
-        for row, vector in zip(rows, vectors, strict=True):
-            blob = np.asarray(vector, dtype="<f4").tobytes()
-            await session.execute(
-                update(DocumentChunk).where(DocumentChunk.id == row.id).values(embedding=blob)
-            )
+        if values:
+            await session.execute(update(DocumentChunk), values)  # bulk, by primary key
 
 
 async def for_document(db: Database, document_id: str) -> list[DocumentChunk]:
