@@ -318,3 +318,21 @@ async def test_with_the_real_minilm_embedder(stack: Stack, tmp_path: Any) -> Non
     )
     assert refused[-2]["outputs"] == [REFUSAL]
     assert len(await stack.upstream()) == 1  # still only the first question's call
+
+
+async def test_public_id_spelling_does_not_matter(stack: Stack) -> None:
+    target = await stack.course(astronomy_files())
+    upper = target.institution.public_id.upper()
+    response = await stack.client.post(
+        QANDA,
+        json={
+            "inputs": ["Tell me about Saturn"],
+            "requestArgs": {
+                "institutionPublicId": upper,
+                "assistantId": "tutor",
+                "selectedCourse": {"course_id": target.course.course_id},
+            },
+        },
+        headers=stack.headers(target.institution.public_id),
+    )
+    assert types(parse_sse(response.text))[-2:] == ["complete", "done"]

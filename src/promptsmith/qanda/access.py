@@ -73,10 +73,11 @@ async def resolve(
 ) -> QandaContext:
     args = body.requestArgs or QandaRequestArgs()
     timezone, timezone_name = parse_timezone(args.userTimezone)
-    public_id = (args.institutionPublicId or "").strip() or principal.institution
-    if public_id != principal.institution:
+    own = institutions.normalize_public_id(principal.institution or "")
+    asked = (args.institutionPublicId or "").strip()
+    public_id = institutions.normalize_public_id(asked) if asked else own
+    if public_id != own:
         raise Forbidden(message="This token is not for that institution")
-    assert public_id is not None
     institution = await institutions.get(services.db, public_id)
     wants_catalogue = bool(args.assistantId) or args.selectedCourse is not None
     if institution is None and wants_catalogue:

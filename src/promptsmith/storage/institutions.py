@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -10,7 +12,16 @@ from .db import Database
 from .qanda_models import Institution
 
 
+def normalize_public_id(value: str) -> str:
+    """UUIDs in their canonical lower-case form (tokens and URLs may spell them otherwise)."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except (ValueError, AttributeError):
+        return value
+
+
 async def create(db: Database, *, public_id: str, name: str, org_id: str) -> Institution:
+    public_id = normalize_public_id(public_id)
     institution = Institution(public_id=public_id, name=name, org_id=org_id)
     try:
         async with db.session() as session, session.begin():
@@ -21,6 +32,7 @@ async def create(db: Database, *, public_id: str, name: str, org_id: str) -> Ins
 
 
 async def get(db: Database, public_id: str) -> Institution | None:
+    public_id = normalize_public_id(public_id)
     async with db.session() as session:
         return await session.scalar(select(Institution).where(Institution.public_id == public_id))
 
