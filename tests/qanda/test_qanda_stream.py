@@ -336,3 +336,58 @@ async def test_public_id_spelling_does_not_matter(stack: Stack) -> None:
         headers=stack.headers(target.institution.public_id),
     )
     assert types(parse_sse(response.text))[-2:] == ["complete", "done"]
+
+
+async def test_rag_only_without_a_course_calls_no_model(stack: Stack) -> None:
+    target = await stack.course({})
+    response = await stack.client.post(
+        QANDA,
+        json={
+            "inputs": ["What is a black hole?"],
+            "requestArgs": {"institutionPublicId": target.institution.public_id, "ragOnly": True},
+        },
+        headers=stack.headers(target.institution.public_id),
+    )
+    events = parse_sse(response.text)
+    assert types(events) == ["connected", "stream", "complete", "done"]
+    assert events[2]["outputs"] == [REFUSAL]
+    assert await stack.emulator.control.requests() == []
+
+
+async def test_end_to_end_through_the_admin_api(stack: Stack) -> None:
+    """Two organisations set up their own institutions over HTTP; learners only see theirs."""
+    client, verifier = stack.client, stack.services.verifier
+    setups = {}
+    for org, files in (("org-a", astronomy_files()), ("org-b", cooking_files())):
+        admin = {"Authorization": f"Bearer {verifier.mint(user='a', org=org, role='admin')}"}
+        public_id = str(uuid.uuid4())
+        base = f"/api/admin/institutions/{public_id}"
+        await client.post(
+            "/api/admin/institutions", json={"public_id": public_id, "name": org}, headers=admin
+        )
+        await client.post(f"{base}/assistants", json={"id": "tutor", "name": "T"}, headers=admin)
+        await client.post(
+            f"{base}/courses", json={"course_id": 1, "course_name": "Course"}, headers=admin
+        )
+        uploaded = await client.post(
+            f"{base}/courses/1/documents",
+            files=[("files", (n, d)) for n, d in files.items()],
+            headers=admin,
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        setups[org] = public_id
+    request_args = {
+        "institutionPublicId": setups["org-a"],
+        "assistantId": "tutor",
+        "selectedCourse": {"course_id": 1, "course_name": "Course"},
+    }
+    body = {
+        "inputs": ["How long should sourdough proof in the refrigerator?"],
+        "requestArgs": request_args,
+    }
+    response = await client.post(QANDA, json=body, headers=stack.headers(setups["org-a"]))
+    events = parse_sse(response.text)
+    assert {r["document"] for r in events[2]["results"]} <= set(astronomy_files())
+    assert "twelve hours" not in everything_sent(await stack.upstream())
+    stolen = await client.post(QANDA, json=body, headers=stack.headers(setups["org-b"]))
+    envelope(stolen, 403)
