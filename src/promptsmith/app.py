@@ -19,6 +19,7 @@ from .api.middleware import BodyLimit, RequestContext
 from .api.schemas import AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent
 from .metrics import metrics_endpoint
 from .providers.registry import startup_status
+from .qanda.jobs import resume_jobs
 from .services import Services
 from .settings import Settings
 from .shared.checks import log_scale_out
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         _log_startup(settings)
         log_scale_out(settings)
         _warm_embedder(services)
+        await resume_jobs(services.jobs, services.ingestor)
         try:
             yield
         finally:

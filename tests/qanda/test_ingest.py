@@ -167,3 +167,24 @@ async def test_changes_by_another_process_are_picked_up(migrated: Services) -> N
         await other.db.dispose()
     final = await migrated.retriever.search(partition, query, vector)
     assert {h.metadata["filename"] for h in final.hits} == {"pasta.md"}
+
+
+async def test_queued_jobs_resume_at_start_and_run_once(migrated: Services) -> None:
+    """A job a shutdown left queued is picked up by the next start, by one process only."""
+    from promptsmith.app import create_app
+    from promptsmith.storage import jobs
+
+    target = await make_target(migrated)
+    job = await jobs.create(migrated.db, target.course.id, total=2)
+    for name, data in cooking_files().items():
+        await migrated.ingestor.add(target, name, data, job_id=job.id)
+    first, second = (Services.build(migrated.settings) for _ in range(2))
+    app_one, app_two = create_app(first.settings, first), create_app(second.settings, second)
+    async with app_one.router.lifespan_context(app_one), app_two.router.lifespan_context(app_two):
+        await first.jobs.wait()
+        await second.jobs.wait()
+    done = await jobs.get(migrated.db, job.id)
+    assert done is not None and done.status == "succeeded"
+    assert sorted(d.status for d in await jobs.documents(migrated.db, job.id)) == ["ready"] * 2
+    runs = first.ingestor.phase_runs + second.ingestor.phase_runs
+    assert runs["extract"] == 2  # each document once, whichever process claimed the job

@@ -2,8 +2,9 @@
 
 The job row says `queued`, `running`, `succeeded` (every document ready) or `failed` (at
 least one document failed; each document has its own status and error). Tasks live in the
-app process; they are cancelled at shutdown (the documents keep their per-phase status, so
-uploading the same files again resumes them).
+app process. A job cancelled by a shutdown goes back to `queued`, and the next app start
+resumes queued jobs (a process claims a job atomically, so several workers never run the
+same one); each document continues from its own unfinished phase.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from ..storage import jobs
+from ..storage import courses, institutions, jobs
 from .ingest import Ingestor, Target
 
 logger = logging.getLogger("promptsmith.jobs")
@@ -45,14 +46,16 @@ async def run_job(
 ) -> None:
     """Process a job's documents one after another and record the outcome."""
     db = ingestor.db
-    await jobs.set_status(db, job_id, "running")
+    if not await jobs.claim(db, job_id):
+        return
     failed = 0
     try:
         for document_id in document_ids:
             document = await ingestor.process(target, document_id)
             failed += document.status != "ready"
     except asyncio.CancelledError:
-        await asyncio.shield(jobs.set_status(db, job_id, "failed", "interrupted (shutdown)"))
+        interrupted = "interrupted by a shutdown; resumes at the next start"
+        await asyncio.shield(jobs.set_status(db, job_id, "queued", interrupted))
         raise
     except Exception as exc:
         logger.exception("ingestion job %s failed", job_id)
@@ -60,3 +63,17 @@ async def run_job(
         return
     error = f"{failed} of {len(document_ids)} documents failed" if failed else None
     await jobs.set_status(db, job_id, "failed" if failed else "succeeded", error)
+
+
+async def resume_jobs(runner: JobRunner, ingestor: Ingestor) -> int:
+    """Start the queued jobs (left by a shutdown); returns how many were found."""
+    db = ingestor.db
+    pending = await jobs.queued(db)
+    for job in pending:
+        course = await courses.get_by_pk(db, job.course_pk)
+        institution = await institutions.get_by_pk(db, course.institution_pk) if course else None
+        if course is None or institution is None:
+            continue
+        document_ids = [d.id for d in await jobs.documents(db, job.id)]
+        runner.start(run_job(ingestor, Target(institution, course), job.id, document_ids))
+    return len(pending)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .db import Database
 from .qanda_models import Document, IngestJob
@@ -33,5 +33,24 @@ async def documents(db: Database, job_id: str) -> list[Document]:
     async with db.session() as session:
         rows = await session.scalars(
             select(Document).where(Document.job_id == job_id).order_by(Document.created_at)
+        )
+        return list(rows)
+
+
+async def claim(db: Database, job_id: str) -> bool:
+    """Take a queued job for this process; False when another process already has it."""
+    async with db.session() as session, session.begin():
+        result = await session.execute(
+            update(IngestJob)
+            .where(IngestJob.id == job_id, IngestJob.status == "queued")
+            .values(status="running", error=None)
+        )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def queued(db: Database) -> list[IngestJob]:
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(IngestJob).where(IngestJob.status == "queued").order_by(IngestJob.created_at)
         )
         return list(rows)
