@@ -391,3 +391,31 @@ async def test_end_to_end_through_the_admin_api(stack: Stack) -> None:
     assert "twelve hours" not in everything_sent(await stack.upstream())
     stolen = await client.post(QANDA, json=body, headers=stack.headers(setups["org-b"]))
     envelope(stolen, 403)
+
+
+async def test_six_to_eight_numbered_chunks_go_to_the_model(stack: Stack) -> None:
+    topics = [
+        "comets",
+        "asteroids",
+        "nebulae",
+        "quasars",
+        "pulsars",
+        "galaxies",
+        "moons",
+        "eclipses",
+        "meteors",
+        "auroras",
+    ]
+    sections = "\n\n".join(
+        f"# {topic.title()}\n\n" + f"Astronomers study {topic} with telescopes and probes. " * 20
+        for topic in topics
+    )
+    target = await stack.course({"sky.md": sections.encode()})
+    events = parse_sse((await stack.ask(target, "How do astronomers study comets?")).text)
+    results = events[2]["results"]
+    assert 6 <= len(results) <= 8
+    assert [r["n"] for r in results] == list(range(1, len(results) + 1))
+    assert results[0]["title"] == "Comets"
+    [request] = await stack.upstream()
+    context = request["body"]["system"][1]["text"]
+    assert all(f'<source n="{r["n"]}"' in context for r in results)

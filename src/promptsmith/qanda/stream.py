@@ -34,6 +34,7 @@ from .citations import CitationFilter
 from .prompt import REFUSAL, Source, local_time, messages, sources_of, system_blocks
 
 TOOL_NAME = "search_course_materials"
+MIN_CHUNKS = 6  # when the course is relevant, the model sees at least this many (if there are)
 
 
 def relevance_floor(services: Services) -> RelevanceFloor:
@@ -50,7 +51,17 @@ async def search(services: Services, context: QandaContext) -> list[SearchHit]:
     vector = await anyio.to_thread.run_sync(embedder.embed_query, context.question)
     k = services.settings.qanda_top_k
     result = await services.retriever.search(partition, context.question, vector, k)
-    return relevance_floor(services).keep(result)[:k]
+    kept = relevance_floor(services).keep(result)
+    if not kept:
+        return []
+    # The floor trims hits far below the best one; still give the model 6-8 chunks, in
+    # fused-rank order.
+    chosen = {hit.chunk_id for hit in kept}
+    for hit in result.hits:
+        if len(chosen) >= min(MIN_CHUNKS, k):
+            break
+        chosen.add(hit.chunk_id)
+    return [hit for hit in result.hits if hit.chunk_id in chosen][:k]
 
 
 async def choose_model(services: Services, context: QandaContext) -> ModelChoice:
