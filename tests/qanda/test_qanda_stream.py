@@ -419,3 +419,53 @@ async def test_six_to_eight_numbered_chunks_go_to_the_model(stack: Stack) -> Non
     [request] = await stack.upstream()
     context = request["body"]["system"][1]["text"]
     assert all(f'<source n="{r["n"]}"' in context for r in results)
+
+
+async def test_client_disconnect_closes_the_upstream_call(
+    make_settings: Any, emulator: Emulator
+) -> None:
+    """On a real socket: the learner goes away mid-answer, the model call is closed."""
+    from promptsmith.testing import LiveServer
+
+    model = "emu-stream-400x10ms"  # four seconds of tokens
+    settings = make_settings(
+        default_provider="anthropic",
+        default_model=model,
+        anthropic_api_key=API_KEY,
+        anthropic_base_url=emulator.anthropic_base_url,
+    )
+    services = Services.build(settings)
+    admin = {"Authorization": f"Bearer {services.verifier.mint(user='a', org='o', role='admin')}"}
+    public_id = str(uuid.uuid4())
+    base = f"/api/admin/institutions/{public_id}"
+    with LiveServer(create_app(settings, services)) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            await client.post(
+                "/api/admin/institutions", json={"public_id": public_id, "name": "U"}, headers=admin
+            )
+            await client.post(
+                f"{base}/courses", json={"course_id": 1, "course_name": "C"}, headers=admin
+            )
+            files = [("files", (n, d)) for n, d in astronomy_files().items()]
+            assert (
+                await client.post(f"{base}/courses/1/documents", files=files, headers=admin)
+            ).status_code == 201
+            body = {
+                "inputs": ["Tell me about Jupiter"],
+                "requestArgs": {
+                    "institutionPublicId": public_id,
+                    "selectedCourse": {"course_id": 1},
+                },
+            }
+            token = services.verifier.mint(user="l", institution=public_id)
+            async with client.stream(
+                "POST", QANDA, json=body, headers={"x-access-token": token}
+            ) as response:
+                seen = 0
+                async for line in response.aiter_lines():
+                    seen += '"type":"stream"' in line
+                    if seen == 3:
+                        break
+        connection = await emulator.control.wait_closed(model)
+    assert connection["outcome"] == "client_disconnected"
+    assert 3 <= connection["tokens_sent"] < 400
