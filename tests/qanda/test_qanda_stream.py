@@ -69,8 +69,10 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(make_settings: Any, emulator: Emulator) -> AsyncIterator[Stack]:
+async def stack(make_settings: Any, emulator: Emulator, db_url: str) -> AsyncIterator[Stack]:
+    """The app on SQLite and on PostgreSQL, its Anthropic provider pointed at the emulator."""
     settings = make_settings(
+        database_url=db_url,
         default_provider="anthropic",
         default_model=MODEL,
         anthropic_api_key=API_KEY,
