@@ -471,3 +471,14 @@ async def test_client_disconnect_closes_the_upstream_call(
         connection = await emulator.control.wait_closed(model)
     assert connection["outcome"] == "client_disconnected"
     assert 3 <= connection["tokens_sent"] < 400
+
+
+async def test_short_follow_up_searches_with_the_previous_message(stack: Stack) -> None:
+    target = await stack.course(astronomy_files())
+    events = parse_sse(
+        (await stack.ask(target, ["Tell me about the planet Mars.", "Why red?"])).text
+    )
+    assert events[1]["arguments"] == {"query": "Tell me about the planet Mars. Why red?"}
+    long = "Which planet has a thick carbon dioxide atmosphere?"
+    events = parse_sse((await stack.ask(target, ["Tell me about Mars.", long])).text)
+    assert events[1]["arguments"] == {"query": long}

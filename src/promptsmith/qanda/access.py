@@ -21,6 +21,8 @@ from ..storage import assistants, courses, institutions
 from ..storage.qanda_models import Assistant, Course, Institution
 from .wiring import partition_for
 
+SHORT_FOLLOW_UP = 6  # words
+
 
 @dataclass(frozen=True)
 class QandaContext:
@@ -36,6 +38,14 @@ class QandaContext:
     @property
     def question(self) -> str:
         return self.inputs[-1].strip()
+
+    @property
+    def search_query(self) -> str:
+        """What to search for: the question, plus the previous message for a short follow-up
+        ("and its moons?") that means little on its own."""
+        if len(self.inputs) > 1 and len(self.question.split()) < SHORT_FOLLOW_UP:
+            return f"{self.inputs[-2].strip()} {self.question}"
+        return self.question
 
     @property
     def partition(self) -> Partition | None:

@@ -48,9 +48,10 @@ async def search(services: Services, context: QandaContext) -> list[SearchHit]:
     if partition is None:
         return []
     embedder = await services.embedders.aget()
-    vector = await anyio.to_thread.run_sync(embedder.embed_query, context.question)
+    query = context.search_query
+    vector = await anyio.to_thread.run_sync(embedder.embed_query, query)
     k = services.settings.qanda_top_k
-    result = await services.retriever.search(partition, context.question, vector, k)
+    result = await services.retriever.search(partition, query, vector, k)
     kept = relevance_floor(services).keep(result)
     if not kept:
         return []
@@ -79,7 +80,7 @@ async def answer(
         yield ToolCallEvent(
             call_id=call_id,
             name=TOOL_NAME,
-            arguments={"query": context.question},
+            arguments={"query": context.search_query},
             displayInfo={"label": label},
         )
         sources = sources_of(await search(services, context))
