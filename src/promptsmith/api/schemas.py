@@ -153,6 +153,43 @@ class AIErrorResponse(_Open):
     message: str | None = None
 
 
+class AIPromptLintRequest(_Open):
+    prompt: Text = Field(description="The XML prompt to lint.")
+    variableContext: VariableContext | None = Field(
+        None,
+        description=(
+            "Declared runtime variables (flat keys or grouped scopes, as for nl-create); "
+            "without it the variable rules do not run."
+        ),
+    )
+    maxTokens: int | None = Field(
+        None, ge=1, le=1_000_000, description="Token budget for PS011 (default 8000)."
+    )
+
+
+class LintLocation(BaseModel):
+    line: int
+    column: int
+    path: str | None = Field(None, description="Enclosing element, e.g. prompt/rules/rule[2]")
+
+
+class LintDiagnostic(BaseModel):
+    code: str = Field(description="Stable rule code, PS001…")
+    name: str = Field(description="Rule name, e.g. undeclared-variable")
+    severity: Literal["error", "warning", "info"]
+    message: str
+    location: LintLocation
+
+
+class AIPromptLintResponse(_Reply):
+    success: bool = True
+    wellFormed: bool = Field(description="Whether the prompt parses as a <prompt> document")
+    errors: int
+    warnings: int
+    infos: int
+    diagnostics: list[LintDiagnostic]
+
+
 class SelectedCourse(_Open):
     course_id: int
     course_name: Text | None = None

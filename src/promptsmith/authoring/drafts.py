@@ -1,0 +1,123 @@
+"""Validating a drafted prompt: the checks nl-create and the assistant's draft share.
+
+    draft = await validate_draft(current_prompt, model_output, contract, reask)
+
+1. `refine_checked` extracts the prompt from fenced or prose-wrapped output,
+   applies it to the current prompt section by section (untouched sections keep
+   their bytes), repairs damage and holds it to the variable contract.
+2. Output that had to be repaired because the model wrote malformed XML, that
+   is unusable, or that invents variables is *re-asked once* with the problem
+   (the parser's message, or which variables do not exist), through `reask`.
+3. If the second answer still has a problem, its repaired / plain-words
+   fallback is used (else the first answer's), and `warnings` say what was
+   changed. Only when nothing usable exists is `UnusableModelOutput` raised.
+
+The result always parses as a `<prompt>` document, never contains code fences
+around it, and has been linted (`diagnostics`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .changes import has_changes_block, refine_checked
+from .common import UnusableModelOutput
+from .lint import lint
+from .repair import repair_with_notes
+from .sections import Refinement
+from .variables import VariableContract
+from .xml import PromptXMLError, extract_prompt, parse_prompt
+
+Reask = Callable[[str, str], Awaitable[str]]
+"""`reask(previous_answer, problem)` asks the model once more and returns its new answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedDraft:
+    prompt: str
+    section: str | None
+    summary: list[str]
+    warnings: list[str]
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    reasked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Assessment:
+    problem: str | None  # what to tell the model; None when the answer is fine as it is
+    usable: Refinement | None  # the best result this answer gives (repaired / fallback)
+
+
+async def validate_draft(
+    original: str,
+    output: str,
+    contract: VariableContract | None,
+    reask: Reask,
+    *,
+    problem: str | None = None,
+) -> ValidatedDraft:
+    """Validate `output` against `original`; re-ask once when needed (see module docstring).
+
+    `problem` forces a re-ask with that message (e.g. the answer had no draft at all).
+    """
+    first = _Assessment(problem, None) if problem else assess(original, output, contract)
+    if first.problem is None and first.usable is not None:
+        return finish(first.usable, contract)
+    assert first.problem is not None
+    second_output = await reask(output, first.problem)
+    second = assess(original, second_output, contract)
+    if second.problem is None and second.usable is not None:
+        return finish(second.usable, contract, reasked=True)
+    for candidate in (second.usable, first.usable):
+        if candidate is not None:
+            return finish(candidate, contract, reasked=True)
+    raise UnusableModelOutput(
+        message=f"The model did not return a usable prompt after a retry: {second.problem}"
+    )
+
+
+def assess(original: str, output: str, contract: VariableContract | None) -> _Assessment:
+    checked = refine_checked(original, output, contract)
+    if checked.status == "reask":
+        return _Assessment(checked.reason, checked.fallback)
+    return _Assessment(malformation(output), checked.refinement)
+
+
+def malformation(output: str) -> str | None:
+    """Why the prompt the model wrote is not well-formed XML (None when it is).
+
+    Fences and surrounding prose are not malformations: they are removed by
+    extraction. A `<changes>` block was already parsed strictly by `refine`.
+    """
+    if has_changes_block(output):
+        return None
+    try:
+        parse_prompt(extract_prompt(output))
+    except PromptXMLError as exc:
+        return f"Your answer is not a well-formed XML prompt. {exc.message}"
+    return None
+
+
+def finish(
+    refinement: Refinement, contract: VariableContract | None, *, reasked: bool = False
+) -> ValidatedDraft:
+    text, notes = refinement.text, list(refinement.notes)
+    try:
+        parse_prompt(text)
+    except PromptXMLError:
+        try:
+            repaired = repair_with_notes(text)
+        except PromptXMLError as exc:
+            raise UnusableModelOutput(message=f"The drafted prompt is not usable: {exc}") from None
+        text, notes = repaired.text, [*notes, *repaired.notes]
+    diagnostics = [diagnostic.to_dict() for diagnostic in lint(text, contract)]
+    return ValidatedDraft(
+        prompt=text,
+        section=refinement.section,
+        summary=refinement.summary or ["No changes."],
+        warnings=list(dict.fromkeys(notes)),
+        diagnostics=diagnostics,
+        reasked=reasked,
+    )
