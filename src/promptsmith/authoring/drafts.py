@@ -30,6 +30,9 @@ from .sections import Refinement
 from .variables import VariableContract
 from .xml import PromptXMLError, extract_prompt, parse_prompt
 
+UNREPORTED = frozenset({"removed fences or prose around the prompt"})
+"""Repairs too routine to be worth a warning: extraction is part of the contract."""
+
 Reask = Callable[[str, str], Awaitable[str]]
 """`reask(previous_answer, problem)` asks the model once more and returns its new answer."""
 
@@ -117,7 +120,7 @@ def finish(
         prompt=text,
         section=refinement.section,
         summary=refinement.summary or ["No changes."],
-        warnings=list(dict.fromkeys(notes)),
+        warnings=[note for note in dict.fromkeys(notes) if note not in UNREPORTED],
         diagnostics=diagnostics,
         reasked=reasked,
     )
