@@ -40,7 +40,7 @@ def lint_command(
     text = _read_prompt(file)
     context = _read_variables(variables)
     diagnostics = lint(text, context, LintConfig(max_tokens=max_tokens))
-    counts = Counter(d.severity for d in diagnostics)
+    counts: Counter[str] = Counter(d.severity for d in diagnostics)
     if as_json:
         typer.echo(json.dumps(_report(file, diagnostics, counts), indent=2, ensure_ascii=False))
     else:
@@ -69,7 +69,9 @@ def _read_variables(value: str | None) -> Any:
         try:
             source = Path(value[1:]).read_text(encoding="utf-8")
         except OSError as exc:
-            raise typer.BadParameter(f"cannot read {value[1:]}: {exc}", "--variables") from None
+            raise typer.BadParameter(
+                f"cannot read {value[1:]}: {exc}", param_hint="--variables"
+            ) from None
     try:
         context = json.loads(source)
     except json.JSONDecodeError as exc:
