@@ -81,11 +81,30 @@ async def validate_draft(
     )
 
 
+NO_SECTIONS = (
+    "Your answer contains no prompt: write the complete prompt as XML, from <prompt> to "
+    "</prompt>, with its sections (<role>, <goal>, …) as child elements."
+)
+
+
 def assess(original: str, output: str, contract: VariableContract | None) -> _Assessment:
     checked = refine_checked(original, output, contract)
     if checked.status == "reask":
-        return _Assessment(checked.reason, checked.fallback)
-    return _Assessment(malformation(output), checked.refinement)
+        return _Assessment(checked.reason, _with_sections(checked.fallback))
+    usable = _with_sections(checked.refinement)
+    if usable is None:
+        return _Assessment(NO_SECTIONS, None)
+    return _Assessment(malformation(output), usable)
+
+
+def _with_sections(refinement: Refinement | None) -> Refinement | None:
+    """`refinement`, unless it has no sections (prose the repairer wrapped in `<prompt>`)."""
+    if refinement is None:
+        return None
+    try:
+        return refinement if parse_prompt(refinement.text).sections else None
+    except PromptXMLError:
+        return refinement  # `finish` repairs it
 
 
 def malformation(output: str) -> str | None:
