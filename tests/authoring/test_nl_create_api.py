@@ -272,3 +272,18 @@ async def test_malformed_existing_prompt_is_accepted_and_replaced(
     scripted._replies = [GOOD]
     payload = await create(post, existingPrompt="<prompt><role>half written")
     assert payload["prompt"] == GOOD
+
+
+async def test_sections_without_a_root_replace_only_themselves(
+    post: Post, scripted: ScriptedProvider
+) -> None:
+    # The model returns only the changed section (and a new one), no <prompt> root.
+    scripted._replies = ["<goal>Book a tour within 48 hours.</goal>\n<tone>Warm and brief.</tone>"]
+    payload = await create(post, existingPrompt=EXISTING)
+    prompt = assert_clean(payload["prompt"])
+    before, after = sections(EXISTING), sections(prompt)
+    for tag in ("role", "rules", "output_format"):
+        assert after[tag] == before[tag], tag
+    assert after["goal"] == "<goal>Book a tour within 48 hours.</goal>"
+    assert after["tone"] == "<tone>Warm and brief.</tone>"
+    assert len(scripted.requests) == 1

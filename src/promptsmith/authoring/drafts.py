@@ -18,6 +18,7 @@ around it, and has been linted (`diagnostics`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from .lint import lint
 from .repair import repair_with_notes
 from .sections import Refinement
 from .variables import VariableContract
-from .xml import PromptXMLError, extract_prompt, parse_prompt
+from .xml import PromptXMLError, extract_prompt, is_well_formed, parse_prompt
 
 UNREPORTED = frozenset({"removed fences or prose around the prompt"})
 """Repairs too routine to be worth a warning: extraction is part of the contract."""
@@ -88,6 +89,7 @@ NO_SECTIONS = (
 
 
 def assess(original: str, output: str, contract: VariableContract | None) -> _Assessment:
+    output = bare_sections_as_changes(original, output) or output
     checked = refine_checked(original, output, contract)
     if checked.status == "reask":
         return _Assessment(checked.reason, _with_sections(checked.fallback))
@@ -95,6 +97,38 @@ def assess(original: str, output: str, contract: VariableContract | None) -> _As
     if usable is None:
         return _Assessment(NO_SECTIONS, None)
     return _Assessment(malformation(output), usable)
+
+
+def bare_sections_as_changes(original: str, output: str) -> str | None:
+    """Sections answered without a `<prompt>` root, as a `<changes>` block (else None).
+
+    A model revising a prompt sometimes returns only the sections it changed.
+    Merged as a whole prompt, that would delete every other section; read as
+    replacements (same tag and position) and additions (new tags), it is exactly
+    what the model meant. A complete re-emission without the root gives the
+    same result either way.
+    """
+    if "<prompt" in output or has_changes_block(output) or not is_well_formed(original):
+        return None
+    fragment = extract_prompt(output)
+    try:
+        sections = parse_prompt(f"<prompt>{fragment}</prompt>").sections
+    except PromptXMLError:
+        return None
+    if not sections:
+        return None
+    existing = Counter(node.name for node in parse_prompt(original).sections)
+    wrapped, seen = f"<prompt>{fragment}</prompt>", Counter[str]()
+    edits = []
+    for node in sections:
+        seen[node.name] += 1
+        source = node.source(wrapped)
+        if seen[node.name] <= existing[node.name]:
+            index = seen[node.name]
+            edits.append(f'<replace section="{node.name}" index="{index}">{source}</replace>')
+        else:
+            edits.append(f"<add>{source}</add>")
+    return "<changes>" + "".join(edits) + "</changes>"
 
 
 def _with_sections(refinement: Refinement | None) -> Refinement | None:
