@@ -9,7 +9,7 @@ import pytest
 
 from promptsmith.authoring.xml import is_well_formed
 from promptsmith.exceptions import ProviderOverloaded
-from promptsmith.providers.base import ReasoningDelta, TextDelta
+from promptsmith.providers.base import Finish, ReasoningDelta, TextDelta
 from promptsmith.providers.scripted import ScriptedProvider
 from promptsmith.testing import parse_ndjson
 
@@ -233,3 +233,17 @@ async def test_xml_bombs_in_current_prompt_are_a_400(
     assert payload["success"] is False and payload["error"] == "currentPrompt is not acceptable XML"
     assert scripted.requests == []
     assert types(await turn(client, org_headers, QUESTION))[-1] == "done"
+
+
+async def test_a_truncated_draft_is_reasked_in_the_compact_format(
+    client: httpx.AsyncClient, org_headers: dict[str, str], scripted: ScriptedProvider
+) -> None:
+    cut_off = f"Updating the goal.\n<draft>\n{NEW_GOAL[:90]}"
+    goal = "<goal>Book a tour within 48 hours.</goal>"
+    compact = f'<draft>\n<changes><replace section="goal">{goal}</replace></changes>\n</draft>'
+    scripted._replies = [[cut_off, Finish("length")], compact]
+    events = await turn(client, org_headers, DRAFT_ASK)
+    assert reply(events) == "Updating the goal."
+    assert events[-2]["type"] == "draft-ready" and events[-2]["prompt"] == NEW_GOAL
+    assert "Returning only what changed" in scripted.requests[1].system_text
+    assert "cut off" in between(user_text(scripted.requests[1]), "problem")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from promptsmith.authoring.xml import is_well_formed, parse_prompt
+from promptsmith.providers.base import Finish
 from promptsmith.providers.scripted import ScriptedProvider
 
 from .conftest import NL_CREATE, XML_BOMBS, Post, between, user_text
@@ -287,3 +288,26 @@ async def test_sections_without_a_root_replace_only_themselves(
     assert after["goal"] == "<goal>Book a tour within 48 hours.</goal>"
     assert after["tone"] == "<tone>Warm and brief.</tone>"
     assert len(scripted.requests) == 1
+
+
+async def test_a_new_prompt_names_no_single_section(post: Post, scripted: ScriptedProvider) -> None:
+    scripted._replies = [GOOD]
+    payload = await create(post)
+    assert payload["section"] is None
+    assert payload["summary"] == ["Drafted a new prompt."]
+
+
+async def test_a_truncated_answer_is_reasked_in_the_compact_format(
+    post: Post, scripted: ScriptedProvider
+) -> None:
+    cut_off = EXISTING.replace("Reply to leads.", "Book a tour.")[:120]
+    scripted._replies = [
+        [cut_off, Finish("length")],
+        '<changes><replace section="goal"><goal>Book a tour.</goal></replace></changes>',
+    ]
+    payload = await create(post, existingPrompt=EXISTING)
+    assert payload["prompt"] == EXISTING.replace("Reply to leads.", "Book a tour.")
+    first, second = scripted.requests
+    assert "Returning only what changed" not in first.system_text
+    assert "Returning only what changed" in second.system_text
+    assert "cut off" in between(user_text(second), "problem")

@@ -22,7 +22,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 
 from ..api.schemas import AIPromptAssistantStreamRequest, Turn, clean_history
-from ..providers.base import ReasoningDelta, TextDelta
+from ..providers.base import Finish, ReasoningDelta, TextDelta
 from ..streaming.events import (
     AssistantDelta,
     DraftReady,
@@ -39,6 +39,7 @@ from .common import (
     model_request,
     reask_message,
     system_blocks,
+    truncation_problem,
 )
 from .draft_stream import DraftSplitter, split_all
 from .drafts import assess, validate_draft
@@ -123,7 +124,7 @@ async def _draft_turn(
     system = system_blocks(plan.system_name, current_prompt=current)
     request = model_request(call, system, plan.user)
     splitter = DraftSplitter()
-    wrote_draft = False
+    wrote_draft = truncated = False
     stream = call.services.router.stream(request, call.choice, call.context)
     async with aclosing(stream) as events:
         async for event in events:
@@ -135,6 +136,8 @@ async def _draft_turn(
                     yield StatusEvent(label="Writing the draft")
             elif isinstance(event, ReasoningDelta) and event.text:
                 yield ReasoningDeltaEvent(delta=event.text)
+            elif isinstance(event, Finish):
+                truncated = event.reason == "length"
     result = splitter.finish()
     if result.reply_tail:
         yield AssistantDelta(delta=result.reply_tail)
@@ -142,6 +145,9 @@ async def _draft_turn(
     contract, contract_warnings = read_contract(body.variableContext)
     output = result.draft or ""
     problem = None if result.draft is not None else MISSING_DRAFT
+    if truncated:
+        problem = truncation_problem(bool(current.strip()))
+        system = system_blocks(plan.system_name, current_prompt=current, compact=True)
     needs_retry = problem is not None or assess(current, output, contract).problem is not None
     yield StatusEvent(label="Fixing the draft" if needs_retry else "Checking the draft")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..api.schemas import AiModelOverride
 from ..auth import Principal
 from ..exceptions import ApiError
-from ..providers.base import ChatMessage, ModelRequest, SystemBlock
+from ..providers.base import ChatMessage, Completion, ModelRequest, SystemBlock
 from ..providers.router import CallContext, ModelChoice
 from ..services import Services
 from .templates import load, render
@@ -55,12 +55,29 @@ async def prepare_call(
     return AuthoringCall(services, choice, context)
 
 
-def system_blocks(name: str, *, current_prompt: str | None = None) -> list[SystemBlock]:
-    """The system prompt `name`; for a long current prompt, plus the `<changes>` format."""
+def system_blocks(
+    name: str, *, current_prompt: str | None = None, compact: bool = False
+) -> list[SystemBlock]:
+    """The system prompt `name`, plus the `<changes>` format for a long current prompt
+    (or whenever `compact` is set and there is a current prompt to change)."""
     blocks = [SystemBlock(load(name), cache=True)]
-    if current_prompt and len(current_prompt) > LONG_PROMPT_CHARS:
+    has_prompt = bool(current_prompt and current_prompt.strip())
+    if has_prompt and (compact or len(current_prompt or "") > LONG_PROMPT_CHARS):
         blocks.append(SystemBlock(load("changes_format"), cache=True))
     return blocks
+
+
+def truncation_problem(has_current_prompt: bool) -> str:
+    """The re-ask message for an answer the model's output limit cut off."""
+    if has_current_prompt:
+        return (
+            "Your answer was cut off by the output length limit before the prompt ended. "
+            "Return only the sections that change, as one <changes> block."
+        )
+    return (
+        "Your answer was cut off by the output length limit before the prompt ended. "
+        "Write the complete prompt again, more concisely."
+    )
 
 
 def model_request(call: AuthoringCall, system: list[SystemBlock], user: str) -> ModelRequest:
@@ -71,11 +88,15 @@ def model_request(call: AuthoringCall, system: list[SystemBlock], user: str) -> 
     )
 
 
-async def ask(call: AuthoringCall, system: list[SystemBlock], user: str) -> str:
-    """One model call; the whole text answer."""
+async def ask_model(call: AuthoringCall, system: list[SystemBlock], user: str) -> Completion:
+    """One model call; the whole answer."""
     request = model_request(call, system, user)
-    completion = await call.services.router.complete(request, call.choice, call.context)
-    return completion.text
+    return await call.services.router.complete(request, call.choice, call.context)
+
+
+async def ask(call: AuthoringCall, system: list[SystemBlock], user: str) -> str:
+    """One model call; its text."""
+    return (await ask_model(call, system, user)).text
 
 
 def reask_message(original: str, previous_answer: str, problem: str) -> str:

@@ -14,7 +14,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..api.schemas import AINLCreateRequest, clean_history
-from .common import AuthoringCall, ask, reask_message, system_blocks
+from .common import (
+    AuthoringCall,
+    ask,
+    ask_model,
+    reask_message,
+    system_blocks,
+    truncation_problem,
+)
 from .drafts import ValidatedDraft, validate_draft
 from .inputs import cap_history, read_contract
 from .templates import format_history, format_prompt, format_variables, render
@@ -40,10 +47,14 @@ async def create_prompt(call: AuthoringCall, body: AINLCreateRequest) -> Validat
     name = "create_assisted" if body.assistedMode else "create_light"
     system = system_blocks(name, current_prompt=existing)
     user = create_request_text(body)
+    answer = await ask_model(call, system, user)
+    truncated = answer.finish_reason == "length"
+    if truncated:  # a second full answer would be cut off too: offer the compact format
+        system = system_blocks(name, current_prompt=existing, compact=True)
 
     async def reask(previous: str, problem: str) -> str:
         return await ask(call, system, reask_message(user, previous, problem))
 
-    output = await ask(call, system, user)
-    draft = await validate_draft(existing, output, contract, reask)
+    problem = truncation_problem(bool(existing.strip())) if truncated else None
+    draft = await validate_draft(existing, answer.text, contract, reask, problem=problem)
     return replace(draft, warnings=[*contract_warnings, *draft.warnings])

@@ -171,7 +171,7 @@ def finish(
     diagnostics = [diagnostic.to_dict() for diagnostic in lint(text, contract)]
     return ValidatedDraft(
         prompt=text,
-        section=refinement.section,
+        section=refinement.section if refinement.section != "prompt" else None,
         summary=refinement.summary or ["No changes."],
         warnings=[note for note in dict.fromkeys(notes) if note not in UNREPORTED],
         diagnostics=diagnostics,
