@@ -13,7 +13,7 @@ from promptsmith.providers.base import Finish, ReasoningDelta, TextDelta
 from promptsmith.providers.scripted import ScriptedProvider
 from promptsmith.testing import parse_ndjson
 
-from .conftest import ASSISTANT, XML_BOMBS, between, user_text
+from .endpoint_helpers import ASSISTANT, XML_BOMBS, between, user_text
 
 CURRENT = """<prompt>
   <role>You are the leasing assistant of Maple Court.</role>

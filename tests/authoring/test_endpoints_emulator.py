@@ -19,7 +19,7 @@ from promptsmith.emulator.testing import Emulator
 from promptsmith.services import Services
 from promptsmith.testing import parse_ndjson
 
-from .conftest import ASSISTANT, NL_CREATE, NL_EDIT, XML_BOMBS, between
+from .endpoint_helpers import ASSISTANT, NL_CREATE, NL_EDIT, XML_BOMBS, between
 
 KEY = "sk-test-emulator-key-0123456789"
 MODEL = "emu-authoring"

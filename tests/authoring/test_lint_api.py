@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from promptsmith.cli import app as cli
 
-from .conftest import BILLION_LAUGHS, LINT, Post
+from .endpoint_helpers import BILLION_LAUGHS, LINT, Post
 
 PROMPT = """<prompt>
   <role>You help @lead.firstName book tours.</role>

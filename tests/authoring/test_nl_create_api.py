@@ -8,7 +8,7 @@ from promptsmith.authoring.xml import is_well_formed, parse_prompt
 from promptsmith.providers.base import Finish
 from promptsmith.providers.scripted import ScriptedProvider
 
-from .conftest import NL_CREATE, XML_BOMBS, Post, between, user_text
+from .endpoint_helpers import NL_CREATE, XML_BOMBS, Post, between, user_text
 
 GOOD = (
     "<prompt>\n  <role>You are a leasing assistant for Maple Court.</role>\n"

@@ -7,7 +7,7 @@ import pytest
 from promptsmith.authoring.xml import is_well_formed
 from promptsmith.providers.scripted import ScriptedProvider
 
-from .conftest import NL_EDIT, XML_BOMBS, Post, between, user_text
+from .endpoint_helpers import NL_EDIT, XML_BOMBS, Post, between, user_text
 
 FULL = """<prompt>
   <role>Leasing assistant for Maple Court.</role>
