@@ -128,7 +128,9 @@ _EVENT_SCHEMA = {"schema": {"$ref": "#/components/schemas/AIPromptAssistantStrea
         "Classifies the user turn into chat, clarify, or draft mode, then streams "
         "newline-delimited JSON events (mode, status, assistant-delta, reasoning-delta, "
         "draft-ready, ai-setup-required, error, done). Sends SSE instead when the Accept "
-        "header prefers text/event-stream."
+        "header prefers text/event-stream. The mode is decided locally before any model call; "
+        "draft-ready (draft mode only) carries the validated prompt, section (when exactly one "
+        "changed), summary, warnings and lint diagnostics."
     ),
     response_model=None,
     responses={
