@@ -17,6 +17,7 @@ clarify stream the model's text as it comes and never produce a draft.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -148,7 +149,11 @@ async def _draft_turn(
     if truncated:
         problem = truncation_problem(bool(current.strip()))
         system = system_blocks(plan.system_name, current_prompt=current, compact=True)
-    needs_retry = problem is not None or assess(current, output, contract).problem is not None
+    needs_retry = problem is not None
+    if not needs_retry:
+        needs_retry = (
+            await asyncio.to_thread(assess, current, output, contract)
+        ).problem is not None
     yield StatusEvent(label="Fixing the draft" if needs_retry else "Checking the draft")
 
     async def reask(previous: str, why: str) -> str:

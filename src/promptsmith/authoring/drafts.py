@@ -18,6 +18,7 @@ around it, and has been linted (`diagnostics`).
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -66,17 +67,20 @@ async def validate_draft(
 
     `problem` forces a re-ask with that message (e.g. the answer had no draft at all).
     """
-    first = _Assessment(problem, None) if problem else assess(original, output, contract)
+    # Parsing, merging, repairing and linting are CPU work (up to ~0.5 s on pathological
+    # output, see bench/authoring.md): off the event loop.
+    if problem:
+        first = _Assessment(problem, None)
+    else:
+        first = await asyncio.to_thread(assess, original, output, contract)
     if first.problem is None and first.usable is not None:
-        return finish(first.usable, contract)
+        return await asyncio.to_thread(finish, first.usable, contract)
     assert first.problem is not None
     second_output = await reask(output, first.problem)
-    second = assess(original, second_output, contract)
-    if second.problem is None and second.usable is not None:
-        return finish(second.usable, contract, reasked=True)
+    second = await asyncio.to_thread(assess, original, second_output, contract)
     for candidate in (second.usable, first.usable):
         if candidate is not None:
-            return finish(candidate, contract, reasked=True)
+            return await asyncio.to_thread(finish, candidate, contract, reasked=True)
     raise UnusableModelOutput(
         message=f"The model did not return a usable prompt after a retry: {second.problem}"
     )

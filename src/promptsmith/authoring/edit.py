@@ -16,6 +16,7 @@ rewrite are dropped. A rewrite that still cannot be spliced is a 502.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 
@@ -64,11 +65,12 @@ async def rewrite_selection(
     system = system_blocks("edit_assisted" if body.assistedMode else "edit_light")
     user = edit_request_text(body, selection)
     answer = await ask(call, system, user)
-    result = check_rewrite(selection, answer, contract)
+    result = await asyncio.to_thread(check_rewrite, selection, answer, contract)
     if not result.ok:
         assert result.reason is not None
         answer = await ask(call, system, reask_message(user, answer, result.reason))
-        result = _last_resort(selection, check_rewrite(selection, answer, contract), contract)
+        second = await asyncio.to_thread(check_rewrite, selection, answer, contract)
+        result = _last_resort(selection, second, contract)
     return EditResult(result.rewritten_text, [*warnings, *result.notes])
 
 
