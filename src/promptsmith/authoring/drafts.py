@@ -96,7 +96,9 @@ def assess(original: str, output: str, contract: VariableContract | None) -> _As
     output = bare_sections_as_changes(original, output) or output
     checked = refine_checked(original, output, contract)
     if checked.status == "reask":
-        return _Assessment(checked.reason, _with_sections(checked.fallback))
+        problems = [checked.reason, malformation(output) if checked.refinement else None]
+        problem = " ".join(p for p in problems if p)
+        return _Assessment(problem, _with_sections(checked.fallback))
     usable = _with_sections(checked.refinement)
     if usable is None:
         return _Assessment(NO_SECTIONS, None)
@@ -177,7 +179,11 @@ def finish(
         prompt=text,
         section=refinement.section if refinement.section != "prompt" else None,
         summary=refinement.summary or ["No changes."],
-        warnings=[note for note in dict.fromkeys(notes) if note not in UNREPORTED],
+        warnings=[_sentence(note) for note in dict.fromkeys(notes) if note not in UNREPORTED],
         diagnostics=diagnostics,
         reasked=reasked,
     )
+
+
+def _sentence(note: str) -> str:
+    return note[:1].upper() + note[1:]

@@ -71,7 +71,8 @@ async def rewrite_selection(
         answer = await ask(call, system, reask_message(user, answer, result.reason))
         second = await asyncio.to_thread(check_rewrite, selection, answer, contract)
         result = _last_resort(selection, second, contract)
-    return EditResult(result.rewritten_text, [*warnings, *result.notes])
+    notes = [note[:1].upper() + note[1:] for note in dict.fromkeys(result.notes)]
+    return EditResult(result.rewritten_text, [*warnings, *notes])
 
 
 def _last_resort(
