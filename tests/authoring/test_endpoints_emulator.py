@@ -17,7 +17,7 @@ import pytest
 from promptsmith.app import create_app
 from promptsmith.emulator.testing import Emulator
 from promptsmith.services import Services
-from promptsmith.testing import parse_ndjson
+from promptsmith.testing import LiveServer, parse_ndjson
 
 from .endpoint_helpers import ASSISTANT, NL_CREATE, NL_EDIT, XML_BOMBS, between
 
@@ -208,3 +208,32 @@ async def test_xml_bombs_never_reach_the_model(api: Api, bomb: str) -> None:
     await api.queue("Fine.")
     healthy = await api.post(ASSISTANT, {"instruction": "What is a goal?"})
     assert healthy.status_code == 200 and '"done"' in healthy.text
+
+
+async def test_disconnect_in_draft_mode_cancels_the_model_call(
+    make_settings: Any, emulator: Emulator
+) -> None:
+    model = "emu-stream-400x10ms"  # four seconds of tokens: "t0 t1 t2 ..."
+    settings = make_settings(
+        default_provider="anthropic",
+        default_model=model,
+        anthropic_api_key=KEY,
+        anthropic_base_url=emulator.anthropic_base_url,
+    )
+    services = Services.build(settings)
+    headers = {"Authorization": "Bearer " + services.verifier.mint(user="u-1", org="org-1")}
+    body = {"instruction": "Change the goal to booking a tour within 48 hours."}
+    with LiveServer(create_app(settings, services)) as server:
+        async with (
+            httpx.AsyncClient(base_url=server.url, timeout=30) as client,
+            client.stream("POST", ASSISTANT, json=body, headers=headers) as response,
+        ):
+            lines = []
+            async for line in response.aiter_lines():
+                lines.append(line)
+                if sum('"assistant-delta"' in seen for seen in lines) == 3:
+                    break
+        connection = await emulator.control.wait_closed(model)
+    assert '"mode":"draft"' in lines[0]
+    assert connection["outcome"] == "client_disconnected"
+    assert connection["tokens_sent"] < 400
