@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
 
-from ..api.schemas import AIPromptAssistantStreamRequest, Turn, clean_history
+from ..api.schemas import AIPromptAssistantStreamRequest, clean_history
 from ..providers.base import Finish, ReasoningDelta, TextDelta
 from ..streaming.events import (
     AssistantDelta,
@@ -64,7 +64,6 @@ class TurnPlan:
     mode: Mode
     system_name: str
     user: str
-    turns: list[Turn]
 
 
 def plan_turn(body: AIPromptAssistantStreamRequest) -> TurnPlan:
@@ -88,7 +87,7 @@ def plan_turn(body: AIPromptAssistantStreamRequest) -> TurnPlan:
     name = f"assistant_{decision.mode}"
     if decision.mode == "draft" and not assisted:
         name = "assistant_draft_light"
-    return TurnPlan(decision.mode, name, user, turns)
+    return TurnPlan(decision.mode, name, user)
 
 
 async def assistant_turn(
