@@ -5,10 +5,11 @@ clause, so the tenant filter is applied before anything is scored.
 
 Lexical half: real BM25 (k1 = 1.2, b = 0.75, Lucene idf, the same formula as
 `lexical.BM25Index`) computed in SQL. The query's lexemes come from
-`to_tsvector(config, query)`; documents matching ANY of them (OR, like BM25) are found
-through the GIN index; N, avgdl and each term's df are counted in the partition; tf is the
-number of positions of the lexeme in the chunk's tsvector and `doc_len` the chunk's number
-of (non-stopword) tokens. `max_score` is what a perfect match would score, for
+`to_tsvector(config, query)`; chunks matching ANY of them (OR, like BM25) are found through
+the GIN index; N and avgdl are counted in the partition (an index-only scan of
+ix_retrieval_chunks_document, which includes doc_len); df and tf come from the matching
+chunks' tsvectors (tf = number of positions of the lexeme; `doc_len` = the chunk's number of
+non-stopword tokens). `max_score` is what a perfect match would score, for
 `lexical_coverage`.
 """
 
@@ -68,43 +69,50 @@ DENSE = text(
     """
 )
 
+QUERY_LEXEMES = text(
+    "SELECT lexeme, cardinality(positions) AS qtf "
+    "FROM unnest(to_tsvector(CAST(:config AS regconfig), :query))"
+)
+
+# :lexemes (text[]) and :qtfs (int[]) are the query's lexemes and their counts; :tsquery is
+# the same lexemes OR-ed ('a' | 'b'). `postings` reads each matching chunk's tf of the query
+# lexemes only (setweight + ts_filter keep just those), and df comes from the same rows:
+# a chunk that contains a query lexeme is always a matching chunk.
 LEXICAL = text(
     f"""
     WITH query_terms AS (
-        SELECT lexeme, cardinality(positions) AS qtf
-        FROM unnest(to_tsvector(CAST(:config AS regconfig), :query))
+        SELECT * FROM unnest(CAST(:lexemes AS text[]), CAST(:qtfs AS int[])) AS q(lexeme, qtf)
     ),
     part AS (
         SELECT count(*) AS n, coalesce(avg(doc_len), 0) AS avgdl
         FROM retrieval_chunks WHERE {PARTITION}
     ),
-    terms AS (
-        SELECT t.lexeme, t.qtf, ln(1 + (part.n - d.df + 0.5) / (d.df + 0.5)) AS idf
-        FROM query_terms t CROSS JOIN part
-        CROSS JOIN LATERAL (
-            SELECT count(*) AS df FROM retrieval_chunks r
-            WHERE r.institution_id = :inst AND r.course_id = :course
-              AND r.tsv @@ CAST(quote_literal(t.lexeme) AS tsquery)
-        ) d
-    ),
-    matching AS (
-        SELECT r.chunk_id, r.doc_len, r.tsv FROM retrieval_chunks r
+    postings AS MATERIALIZED (
+        SELECT r.chunk_id, r.doc_len, u.lexeme, cardinality(u.positions) AS tf
+        FROM retrieval_chunks r
+        CROSS JOIN LATERAL unnest(
+            ts_filter(setweight(r.tsv, 'A', CAST(:lexemes AS text[])), '{{a}}')
+        ) AS u
         WHERE r.institution_id = :inst AND r.course_id = :course
-          AND r.tsv @@ (SELECT CAST(string_agg(quote_literal(lexeme), ' | ') AS tsquery)
-                        FROM terms)
+          AND r.tsv @@ CAST(:tsquery AS tsquery)
+    ),
+    terms AS (
+        SELECT q.lexeme, q.qtf,
+               ln(1 + (part.n - coalesce(d.df, 0) + 0.5) / (coalesce(d.df, 0) + 0.5)) AS idf
+        FROM query_terms q
+        CROSS JOIN part
+        LEFT JOIN (SELECT lexeme, count(*) AS df FROM postings GROUP BY lexeme) d
+            ON d.lexeme = q.lexeme
     ),
     scored AS (
-        SELECT m.chunk_id,
-               sum(t.qtf * t.idf * u.tf * {K1 + 1}
-                   / (u.tf + {K1} * (1 - {B} + {B} * m.doc_len / greatest(part.avgdl, 1e-9))))
+        SELECT p.chunk_id,
+               sum(t.qtf * t.idf * p.tf * {K1 + 1}
+                   / (p.tf + {K1} * (1 - {B} + {B} * p.doc_len / greatest(part.avgdl, 1e-9))))
                    AS score
-        FROM matching m
-        CROSS JOIN LATERAL (
-            SELECT lexeme, cardinality(positions) AS tf FROM unnest(m.tsv)
-        ) u
-        JOIN terms t ON t.lexeme = u.lexeme
+        FROM postings p
+        JOIN terms t ON t.lexeme = p.lexeme
         CROSS JOIN part
-        GROUP BY m.chunk_id
+        GROUP BY p.chunk_id
     )
     SELECT chunk_id, score, (SELECT sum(qtf * idf) * {K1 + 1} FROM terms) AS max_score
     FROM scored
@@ -112,6 +120,13 @@ LEXICAL = text(
     LIMIT :limit
     """
 )
+
+
+def tsquery_of(lexemes: list[str]) -> str:
+    """The lexemes OR-ed, quoted so they are taken as they are (no parsing, no stemming)."""
+    return " | ".join(
+        "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes
+    )
 
 
 def rows_by_id(with_cosine: bool) -> TextClause:

@@ -195,7 +195,19 @@ class PostgresRetriever:
         words = query_words(query_text)
         if not words:
             return [], 0.0
-        params = {**keys, "query": words, "config": self.config, "limit": self.candidates}
+        terms = (
+            await connection.execute(pg_sql.QUERY_LEXEMES, {"query": words, "config": self.config})
+        ).all()
+        if not terms:
+            return [], 0.0
+        lexemes = [str(t.lexeme) for t in terms]
+        params = {
+            **keys,
+            "lexemes": lexemes,
+            "qtfs": [max(1, int(t.qtf)) for t in terms],
+            "tsquery": pg_sql.tsquery_of(lexemes),
+            "limit": self.candidates,
+        }
         rows = (await connection.execute(pg_sql.LEXICAL, params)).all()
         ranked = [(str(r.chunk_id), float(r.score)) for r in rows if r.score > 0]
         return ranked, float(rows[0].max_score) if rows else 0.0

@@ -5,7 +5,8 @@ own documents and chunks; the retriever mirrors what it needs to search (text, l
 embedding) here, keyed by (institution_id, course_id, chunk_id).
 
 - primary key (institution_id, course_id, chunk_id): the btree every partition filter and
-  upsert uses; (institution_id, course_id, document_id) for deleting a document;
+  upsert uses; (institution_id, course_id, document_id) INCLUDE (doc_len) for deleting a
+  document and for the partition's BM25 statistics (N, average length) by index-only scan;
 - GIN on `tsv` (to_tsvector('english', index_text)) for the lexical half;
 - HNSW (vector_cosine_ops, m=16, ef_construction=64) on `embedding` for the dense half;
   filtered queries use pgvector 0.8's iterative scan (see retrieval/postgres.py).
@@ -47,7 +48,7 @@ STATEMENTS = (
     )
     """,
     "CREATE INDEX ix_retrieval_chunks_document "
-    "ON retrieval_chunks (institution_id, course_id, document_id)",
+    "ON retrieval_chunks (institution_id, course_id, document_id) INCLUDE (doc_len)",
     "CREATE INDEX ix_retrieval_chunks_tsv ON retrieval_chunks USING gin (tsv)",
     "CREATE INDEX ix_retrieval_chunks_embedding ON retrieval_chunks "
     "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)",
