@@ -51,10 +51,11 @@ async def dense_plan_and_rows(
     keys = {"inst": SMALL.institution_id, "course": SMALL.course_id}
     async with retriever.engine.begin() as connection:
         await connection.execute(text("SET LOCAL enable_sort = off"))
+        await retriever.search_settings(connection)
         if iterative:
             rows = await retriever._dense(connection, keys, vector_literal(query))
         else:
-            await connection.execute(text("SET LOCAL hnsw.ef_search = 100"))
+            await connection.execute(text("SET LOCAL hnsw.iterative_scan = off"))
             params = {**keys, "vector": vector_literal(query), "limit": 50}
             result = await connection.execute(pg_sql.DENSE, params)
             rows = [(str(r.chunk_id), float(r.cosine)) for r in result]

@@ -27,7 +27,7 @@ UPSERT = text(
     INSERT INTO retrieval_chunks (institution_id, course_id, chunk_id, document_id, text,
                                   index_text, metadata, embedding, tsv, doc_len, updated_at)
     SELECT :inst, :course, :chunk_id, :document_id, :text, :index_text,
-           CAST(CAST(:metadata AS text) AS jsonb), CAST(CAST(:embedding AS text) AS vector),
+           CAST(CAST(:metadata AS text) AS jsonb), CAST(:embedding AS vector),
            v.tsv,
            (SELECT coalesce(sum(cardinality(positions)), 0) FROM unnest(v.tsv)),
            now()
@@ -49,17 +49,26 @@ EMBEDDING_TYPE = text(
     "WHERE attrelid = CAST('retrieval_chunks' AS regclass) AND attname = 'embedding'"
 )
 
-# Transaction-local: `relaxed_order` lets the HNSW scan keep going until enough rows pass
-# the partition filter (pgvector 0.8), instead of returning fewer than `LIMIT` rows.
-SET_ITERATIVE_SCAN = text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-SET_EF_SEARCH = text("SELECT set_config('hnsw.ef_search', :ef, true)")
-SET_MAX_SCAN_TUPLES = text("SELECT set_config('hnsw.max_scan_tuples', :tuples, true)")
+# Transaction-local settings of a search, in one round trip:
+# - `relaxed_order` lets the HNSW scan keep going until enough rows pass the partition
+#   filter (pgvector 0.8) instead of returning fewer than LIMIT rows; `ef_search` is the
+#   candidate list, `max_scan_tuples` bounds how far an iterative scan goes;
+# - custom plans: asyncpg prepares statements, and a generic plan (no parameter values)
+#   cannot tell a large course from a small one or use the GIN index well.
+SEARCH_SETTINGS = text(
+    """
+    SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+           set_config('hnsw.iterative_scan', 'relaxed_order', true),
+           set_config('hnsw.ef_search', :ef, true),
+           set_config('hnsw.max_scan_tuples', :tuples, true)
+    """
+)
 
 # relaxed_order may return rows slightly out of order: re-sort the materialised top rows.
 DENSE = text(
     f"""
     WITH nearest AS MATERIALIZED (
-        SELECT chunk_id, embedding <=> CAST(CAST(:vector AS text) AS vector) AS distance
+        SELECT chunk_id, embedding <=> CAST(:vector AS vector) AS distance
         FROM retrieval_chunks
         WHERE {PARTITION}
         ORDER BY distance
@@ -132,9 +141,7 @@ def tsquery_of(lexemes: list[str]) -> str:
 def rows_by_id(with_cosine: bool) -> TextClause:
     """The stored fields of the given chunk ids (and their cosine to :vector)."""
     cosine = (
-        "1 - (embedding <=> CAST(CAST(:vector AS text) AS vector))"
-        if with_cosine
-        else "CAST(NULL AS float8)"
+        "1 - (embedding <=> CAST(:vector AS vector))" if with_cosine else "CAST(NULL AS float8)"
     )
     return text(
         f"""

@@ -163,6 +163,7 @@ class PostgresRetriever:
         keys = _keys(_check_partition(partition))
         vector = self._query_vector(query_vector) if mode != "bm25" else None
         async with self.engine.begin() as connection:
+            await self.search_settings(connection)
             lexical: list[tuple[str, float]] = []
             max_score = 0.0
             if mode != "dense":
@@ -188,6 +189,13 @@ class PostgresRetriever:
         if not np.any(vector):
             return None  # cosine to a zero vector is undefined
         return vector_literal(vector)
+
+    async def search_settings(self, connection: AsyncConnection) -> None:
+        """Transaction-local settings of a search (see pg_sql.SEARCH_SETTINGS)."""
+        await connection.execute(
+            pg_sql.SEARCH_SETTINGS,
+            {"ef": str(self.ef_search), "tuples": str(self.max_scan_tuples)},
+        )
 
     async def _lexical(
         self, connection: AsyncConnection, keys: Mapping[str, str], query_text: str
@@ -215,9 +223,6 @@ class PostgresRetriever:
     async def _dense(
         self, connection: AsyncConnection, keys: Mapping[str, str], vector: str
     ) -> list[tuple[str, float]]:
-        await connection.execute(pg_sql.SET_ITERATIVE_SCAN)
-        await connection.execute(pg_sql.SET_EF_SEARCH, {"ef": str(self.ef_search)})
-        await connection.execute(pg_sql.SET_MAX_SCAN_TUPLES, {"tuples": str(self.max_scan_tuples)})
         params = {**keys, "vector": vector, "limit": self.candidates}
         rows = (await connection.execute(pg_sql.DENSE, params)).all()
         return [(str(r.chunk_id), float(r.cosine)) for r in rows]

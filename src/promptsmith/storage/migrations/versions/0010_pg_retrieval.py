@@ -47,6 +47,10 @@ STATEMENTS = (
         PRIMARY KEY (institution_id, course_id, chunk_id)
     )
     """,
+    # Keep the tsvector inline and uncompressed (BM25 reads it for every matching chunk);
+    # text and embedding go out of line (read only for the few hits; HNSW has its own copy).
+    "ALTER TABLE retrieval_chunks ALTER COLUMN text SET STORAGE EXTERNAL, "
+    "ALTER COLUMN embedding SET STORAGE EXTERNAL, ALTER COLUMN tsv SET STORAGE MAIN",
     "CREATE INDEX ix_retrieval_chunks_document "
     "ON retrieval_chunks (institution_id, course_id, document_id) INCLUDE (doc_len)",
     "CREATE INDEX ix_retrieval_chunks_tsv ON retrieval_chunks USING gin (tsv)",
