@@ -16,7 +16,7 @@ from promptsmith.retrieval.errors import RetrievalError
 from promptsmith.retrieval.factory import build_retriever
 from promptsmith.retrieval.postgres import PostgresRetriever, vector_literal
 from promptsmith.retrieval.retriever import EmbeddedRetriever
-from promptsmith.retrieval.store import ChunkRecord, Partition
+from promptsmith.retrieval.store import ChunkRecord, EmbeddedStore, Partition
 from promptsmith.settings import Settings
 from promptsmith.storage.db import create_engine, upgrade
 
@@ -163,3 +163,33 @@ async def test_factory_picks_postgres_on_postgres(pg_engine: AsyncEngine) -> Non
     await auto.aclose()  # does not dispose an engine it was given
     async with pg_engine.connect() as connection:
         assert await connection.scalar(text("SELECT 1")) == 1
+
+
+@pytest.mark.postgres
+async def test_bm25_scores_equal_the_embedded_store_when_tokens_agree(
+    pg_engine: AsyncEngine,
+) -> None:
+    """Words that neither tokenizer changes: both backends compute the same BM25."""
+    texts = [
+        "zebra quokka quokka",
+        "zebra walrus",
+        "quokka walrus walrus walrus okapi",
+        "okapi",
+        "zebra zebra zebra quokka okapi walrus narwhal",
+    ]
+    rng = np.random.default_rng(3)
+    chunks = [
+        ChunkRecord(f"c{i}", "doc", body, v)
+        for i, (body, v) in enumerate(zip(texts, unit_vectors(rng, len(texts)), strict=True))
+    ]
+    postgres = PostgresRetriever(pg_engine, DIM)
+    embedded = EmbeddedStore(DIM)
+    await postgres.add(SMALL, chunks)
+    embedded.add(SMALL, chunks)
+    for query in ("zebra quokka", "walrus okapi narwhal", "quokka quokka unicorn"):
+        pg = await postgres.search(SMALL, query, None, k=8, mode="bm25")
+        em = embedded.search(SMALL, query, None, k=8, mode="bm25")
+        assert [(h.chunk_id, h.score) for h in pg.hits] == [
+            (h.chunk_id, pytest.approx(h.score, rel=1e-5)) for h in em.hits
+        ]
+        assert pg.lexical_coverage == pytest.approx(em.lexical_coverage, rel=1e-5)
