@@ -161,16 +161,18 @@ class PostgresRetriever:
         mode: SearchMode = "hybrid",
     ) -> SearchResult:
         keys = _keys(_check_partition(partition))
-        vector = self._query_vector(query_vector) if mode != "bm25" else None
+        vector = self._query_vector(query_vector)
         async with self.engine.begin() as connection:
             await self.search_settings(connection)
             lexical: list[tuple[str, float]] = []
             max_score = 0.0
             if mode != "dense":
                 lexical, max_score = await self._lexical(connection, keys, query_text)
-            dense = await self._dense(connection, keys, vector) if vector is not None else []
+            dense: list[tuple[str, float]] = []
+            if mode != "bm25" and vector is not None:
+                dense = await self._dense(connection, keys, vector)
             fused = _fuse(lexical, dense, mode, k, self.rrf_k)
-            hits = await self._hits(connection, keys, fused, query_vector, mode)
+            hits = await self._hits(connection, keys, fused, vector, mode)
         top = lexical[0][1] if lexical else None
         return SearchResult(
             hits=hits,
@@ -232,12 +234,11 @@ class PostgresRetriever:
         connection: AsyncConnection,
         keys: Mapping[str, str],
         fused: list[FusedHit],
-        query_vector: np.ndarray | None,
+        vector: str | None,
         mode: SearchMode,
     ) -> list[SearchHit]:
         if not fused:
             return []
-        vector = self._query_vector(query_vector)
         params: dict[str, Any] = {**keys, "ids": [f.id for f in fused]}
         if vector is not None:
             params["vector"] = vector
