@@ -55,12 +55,19 @@ EMBEDDING_TYPE = text(
 #   candidate list, `max_scan_tuples` bounds how far an iterative scan goes;
 # - custom plans: asyncpg prepares statements, and a generic plan (no parameter values)
 #   cannot tell a large course from a small one or use the GIN index well.
+# ... and, in the same round trip, the query's lexemes and their counts (lexical half).
 SEARCH_SETTINGS = text(
     """
     SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
            set_config('hnsw.iterative_scan', 'relaxed_order', true),
            set_config('hnsw.ef_search', :ef, true),
-           set_config('hnsw.max_scan_tuples', :tuples, true)
+           set_config('hnsw.max_scan_tuples', :tuples, true),
+           q.lexemes, q.qtfs
+    FROM (
+        SELECT array_agg(lexeme ORDER BY lexeme) AS lexemes,
+               array_agg(cardinality(positions) ORDER BY lexeme) AS qtfs
+        FROM unnest(to_tsvector(CAST(:config AS regconfig), :query))
+    ) q
     """
 )
 
@@ -76,11 +83,6 @@ DENSE = text(
     )
     SELECT chunk_id, 1 - distance AS cosine FROM nearest ORDER BY distance, chunk_id
     """
-)
-
-QUERY_LEXEMES = text(
-    "SELECT lexeme, cardinality(positions) AS qtf "
-    "FROM unnest(to_tsvector(CAST(:config AS regconfig), :query))"
 )
 
 # :lexemes (text[]) and :qtfs (int[]) are the query's lexemes and their counts; :tsquery is

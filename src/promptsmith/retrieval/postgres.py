@@ -163,11 +163,8 @@ class PostgresRetriever:
         keys = _keys(_check_partition(partition))
         vector = self._query_vector(query_vector)
         async with self.engine.begin() as connection:
-            await self.search_settings(connection)
-            lexical: list[tuple[str, float]] = []
-            max_score = 0.0
-            if mode != "dense":
-                lexical, max_score = await self._lexical(connection, keys, query_text)
+            terms = await self.search_settings(connection, query_text if mode != "dense" else "")
+            lexical, max_score = await self._lexical(connection, keys, terms)
             dense: list[tuple[str, float]] = []
             if mode != "bm25" and vector is not None:
                 dense = await self._dense(connection, keys, vector)
@@ -192,29 +189,32 @@ class PostgresRetriever:
             return None  # cosine to a zero vector is undefined
         return vector_literal(vector)
 
-    async def search_settings(self, connection: AsyncConnection) -> None:
-        """Transaction-local settings of a search (see pg_sql.SEARCH_SETTINGS)."""
-        await connection.execute(
-            pg_sql.SEARCH_SETTINGS,
-            {"ef": str(self.ef_search), "tuples": str(self.max_scan_tuples)},
-        )
+    async def search_settings(
+        self, connection: AsyncConnection, query_text: str = ""
+    ) -> list[tuple[str, int]]:
+        """Set the transaction-local settings of a search (see pg_sql.SEARCH_SETTINGS) and
+        return the query's lexemes with their counts."""
+        params = {
+            "ef": str(self.ef_search),
+            "tuples": str(self.max_scan_tuples),
+            "config": self.config,
+            "query": query_words(query_text),
+        }
+        row = (await connection.execute(pg_sql.SEARCH_SETTINGS, params)).one()
+        if not row.lexemes:
+            return []
+        return [(str(t), max(1, int(n))) for t, n in zip(row.lexemes, row.qtfs, strict=True)]
 
     async def _lexical(
-        self, connection: AsyncConnection, keys: Mapping[str, str], query_text: str
+        self, connection: AsyncConnection, keys: Mapping[str, str], terms: list[tuple[str, int]]
     ) -> tuple[list[tuple[str, float]], float]:
-        words = query_words(query_text)
-        if not words:
-            return [], 0.0
-        terms = (
-            await connection.execute(pg_sql.QUERY_LEXEMES, {"query": words, "config": self.config})
-        ).all()
         if not terms:
             return [], 0.0
-        lexemes = [str(t.lexeme) for t in terms]
+        lexemes = [lexeme for lexeme, _ in terms]
         params = {
             **keys,
             "lexemes": lexemes,
-            "qtfs": [max(1, int(t.qtf)) for t in terms],
+            "qtfs": [qtf for _, qtf in terms],
             "tsquery": pg_sql.tsquery_of(lexemes),
             "limit": self.candidates,
         }
