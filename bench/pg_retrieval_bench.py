@@ -302,6 +302,9 @@ async def bench_size(
     try:
         print(f"[{size:,}] loading PostgreSQL", file=sys.stderr)
         load = await load_postgres(server, url, data)
+        start = time.perf_counter()
+        await retriever.rebuild_statistics()
+        load.append(f"BM25 statistics (`rebuild_statistics`) {time.perf_counter() - start:.1f} s")
         adds = await add_throughput(retriever, data, 2000)
         store = EmbeddedStore(DIMENSION)
         targets = {"large": [data.large], "small": data.small[:10]}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from promptsmith.retrieval import pg_sql
@@ -51,7 +51,7 @@ async def dense_plan_and_rows(
     keys = {"inst": SMALL.institution_id, "course": SMALL.course_id}
     async with retriever.engine.begin() as connection:
         await connection.execute(text("SET LOCAL enable_sort = off"))
-        await retriever.search_settings(connection)
+        await retriever.search_settings(connection, SMALL)
         if iterative:
             rows = await retriever._dense(connection, keys, vector_literal(query))
         else:
@@ -193,3 +193,77 @@ async def test_bm25_scores_equal_the_embedded_store_when_tokens_agree(
             (h.chunk_id, pytest.approx(h.score, rel=1e-5)) for h in em.hits
         ]
         assert pg.lexical_coverage == pytest.approx(em.lexical_coverage, rel=1e-5)
+
+
+async def statistics(engine: AsyncEngine) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
+    async with engine.connect() as connection:
+        terms = await connection.execute(
+            text("SELECT institution_id, course_id, lexeme, df FROM retrieval_terms WHERE df > 0")
+        )
+        totals = await connection.execute(text("SELECT * FROM retrieval_partitions WHERE n > 0"))
+        return {tuple(map(str, r)) for r in terms}, {tuple(map(str, r)) for r in totals}
+
+
+@pytest.mark.postgres
+async def test_bm25_statistics_follow_every_write(pg_engine: AsyncEngine) -> None:
+    rng = np.random.default_rng(5)
+    retriever = PostgresRetriever(pg_engine, DIM)
+
+    def chunk(chunk_id: str, document: str, body: str) -> ChunkRecord:
+        return ChunkRecord(chunk_id, document, body, unit_vectors(rng, 1)[0])
+
+    await retriever.add(SMALL, [chunk("a", "d1", "zebra quokka"), chunk("b", "d1", "zebra")])
+    await retriever.add(BIG, [chunk("a", "d1", "okapi okapi zebra")])
+    await retriever.add(SMALL, [chunk("a", "d2", "walrus"), chunk("c", "d2", "okapi zebra")])
+    assert await retriever.delete_document(SMALL, "d1") == 1  # only "b" is still in d1
+    before = await statistics(pg_engine)
+    await retriever.rebuild_statistics()
+    assert await statistics(pg_engine) == before
+    assert ("inst-1", "small", "zebra", "1") in before[0]
+    assert ("inst-1", "small", "2", "3") in before[1]  # "walrus", "okapi zebra"
+    await retriever.delete_partition(SMALL)
+    terms, totals = await statistics(pg_engine)
+    assert {t[1] for t in terms} == {t[1] for t in totals} == {"big"}
+
+
+@pytest.mark.postgres
+async def test_bm25_skips_chunks_that_only_have_common_words_and_stays_exact(
+    pg_engine: AsyncEngine,
+) -> None:
+    """MaxScore stops early; the top 50 is still exactly the embedded store's."""
+    rng = np.random.default_rng(11)
+    bodies = []
+    for i in range(400):
+        words = ["zebra"] * (1 + i % 4) + ["walrus"] * (i % 3) + ["okapi"] * (i // 7)
+        if i % 7 == 0:
+            words += ["quokka"]
+        if i % 90 == 0:
+            words += ["narwhal", "narwhal"]
+        bodies.append(" ".join(words))
+    vectors = unit_vectors(rng, len(bodies))
+    chunks = [
+        ChunkRecord(f"c{i:03d}", "doc", body, v)
+        for i, (body, v) in enumerate(zip(bodies, vectors, strict=True))
+    ]
+    retriever = PostgresRetriever(pg_engine, DIM)
+    embedded = EmbeddedStore(DIM)
+    await retriever.add(SMALL, chunks)
+    embedded.add(SMALL, chunks)
+    statements: list[str] = []
+
+    def record_statement(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(pg_engine.sync_engine, "before_cursor_execute", record_statement)
+    try:
+        query = "narwhal quokka zebra walrus"
+        pg = await retriever.search(SMALL, query, None, k=50, mode="bm25")
+    finally:
+        event.remove(pg_engine.sync_engine, "before_cursor_execute", record_statement)
+    em = embedded.search(SMALL, query, None, k=50, mode="bm25")
+    assert [(h.chunk_id, h.score) for h in pg.hits] == [
+        (h.chunk_id, pytest.approx(h.score, rel=1e-5)) for h in em.hits
+    ]
+    assert pg.lexical_coverage == pytest.approx(em.lexical_coverage, rel=1e-5)
+    # One scoring pass over the chunks with narwhal, quokka or walrus; none over "zebra".
+    assert sum("ts_filter" in s for s in statements) == 1

@@ -3,14 +3,11 @@
 Every statement filters by `institution_id = :inst AND course_id = :course` in its WHERE
 clause, so the tenant filter is applied before anything is scored.
 
-Lexical half: real BM25 (k1 = 1.2, b = 0.75, Lucene idf, the same formula as
-`lexical.BM25Index`) computed in SQL. The query's lexemes come from
-`to_tsvector(config, query)`; chunks matching ANY of them (OR, like BM25) are found through
-the GIN index; N and avgdl are counted in the partition (an index-only scan of
-ix_retrieval_chunks_document, which includes doc_len); df and tf come from the matching
-chunks' tsvectors (tf = number of positions of the lexeme; `doc_len` = the chunk's number of
-non-stopword tokens). `max_score` is what a perfect match would score, for
-`lexical_coverage`.
+Writes keep BM25 statistics next to the chunks: `retrieval_terms` (df of every lexeme in a
+course) and `retrieval_partitions` (N and total length of a course), updated in the same
+transaction as the chunks, under a per-course advisory lock (writes to one course are
+serialised, as in the embedded store). pg_lexical.py uses them to score BM25 exactly without
+reading every chunk that contains a common query word.
 """
 
 from __future__ import annotations
@@ -22,7 +19,11 @@ B = 0.75
 
 PARTITION = "institution_id = :inst AND course_id = :course"
 
-UPSERT = text(
+LOCK_PARTITION = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(:inst || chr(31) || :course, 7027))"
+)
+
+INSERT = text(
     """
     INSERT INTO retrieval_chunks (institution_id, course_id, chunk_id, document_id, text,
                                   index_text, metadata, embedding, tsv, doc_len, updated_at)
@@ -32,16 +33,96 @@ UPSERT = text(
            (SELECT coalesce(sum(cardinality(positions)), 0) FROM unnest(v.tsv)),
            now()
     FROM (SELECT to_tsvector(CAST(:config AS regconfig), coalesce(:index_text, :text)) AS tsv) v
-    ON CONFLICT (institution_id, course_id, chunk_id) DO UPDATE SET
-        document_id = excluded.document_id, text = excluded.text,
-        index_text = excluded.index_text, metadata = excluded.metadata,
-        embedding = excluded.embedding, tsv = excluded.tsv, doc_len = excluded.doc_len,
-        updated_at = excluded.updated_at
     """
 )
 
-DELETE_DOCUMENT = text(f"DELETE FROM retrieval_chunks WHERE {PARTITION} AND document_id = :doc")
-DELETE_PARTITION = text(f"DELETE FROM retrieval_chunks WHERE {PARTITION}")
+
+def forget(condition: str) -> TextClause:
+    """Delete the partition's chunks matching `condition`, take them out of the BM25
+    statistics, and return how many there were."""
+    return text(
+        f"""
+        WITH gone AS (
+            DELETE FROM retrieval_chunks WHERE {PARTITION} AND {condition}
+            RETURNING tsv, doc_len
+        ),
+        lexemes AS (
+            SELECT lexeme, count(*) AS n
+            FROM gone CROSS JOIN LATERAL unnest(tsvector_to_array(gone.tsv)) AS lexeme
+            GROUP BY lexeme
+        ),
+        terms AS (
+            UPDATE retrieval_terms t SET df = t.df - lexemes.n
+            FROM lexemes
+            WHERE t.institution_id = :inst AND t.course_id = :course
+              AND t.lexeme = lexemes.lexeme
+            RETURNING 1
+        ),
+        totals AS (
+            UPDATE retrieval_partitions p SET n = p.n - g.n, total_len = p.total_len - g.len
+            FROM (SELECT count(*) AS n, coalesce(sum(doc_len), 0) AS len FROM gone) g
+            WHERE p.institution_id = :inst AND p.course_id = :course
+            RETURNING 1
+        )
+        SELECT count(*) FROM gone
+        """
+    )
+
+
+FORGET_CHUNKS = forget("chunk_id = ANY(CAST(:ids AS text[]))")
+FORGET_DOCUMENT = forget("document_id = :doc")
+
+COUNT_ADDED = text(
+    f"""
+    WITH added AS (
+        SELECT tsv, doc_len FROM retrieval_chunks
+        WHERE {PARTITION} AND chunk_id = ANY(CAST(:ids AS text[]))
+    ),
+    terms AS (
+        INSERT INTO retrieval_terms (institution_id, course_id, lexeme, df)
+        SELECT :inst, :course, lexeme, count(*)
+        FROM added CROSS JOIN LATERAL unnest(tsvector_to_array(added.tsv)) AS lexeme
+        GROUP BY lexeme
+        ORDER BY lexeme
+        ON CONFLICT (institution_id, course_id, lexeme)
+            DO UPDATE SET df = retrieval_terms.df + excluded.df
+        RETURNING 1
+    )
+    INSERT INTO retrieval_partitions (institution_id, course_id, n, total_len)
+    SELECT :inst, :course, count(*), coalesce(sum(doc_len), 0) FROM added
+    ON CONFLICT (institution_id, course_id) DO UPDATE SET
+        n = retrieval_partitions.n + excluded.n,
+        total_len = retrieval_partitions.total_len + excluded.total_len
+    """
+)
+
+DELETE_PARTITION = (
+    text(f"DELETE FROM retrieval_chunks WHERE {PARTITION}"),
+    text(f"DELETE FROM retrieval_terms WHERE {PARTITION}"),
+    text(f"DELETE FROM retrieval_partitions WHERE {PARTITION}"),
+)
+# Recompute a course's statistics from its chunks (after a bulk load with COPY).
+REBUILD_STATISTICS = (
+    *DELETE_PARTITION[1:],
+    text(
+        f"""
+        INSERT INTO retrieval_terms (institution_id, course_id, lexeme, df)
+        SELECT :inst, :course, lexeme, count(*)
+        FROM retrieval_chunks CROSS JOIN LATERAL unnest(tsvector_to_array(tsv)) AS lexeme
+        WHERE {PARTITION}
+        GROUP BY lexeme
+        """
+    ),
+    text(
+        f"""
+        INSERT INTO retrieval_partitions (institution_id, course_id, n, total_len)
+        SELECT :inst, :course, count(*), coalesce(sum(doc_len), 0)
+        FROM retrieval_chunks WHERE {PARTITION}
+        HAVING count(*) > 0
+        """
+    ),
+)
+PARTITIONS = text("SELECT DISTINCT institution_id, course_id FROM retrieval_chunks")
 COUNT = text(f"SELECT count(*) FROM retrieval_chunks WHERE {PARTITION}")
 
 EMBEDDING_TYPE = text(
@@ -55,19 +136,24 @@ EMBEDDING_TYPE = text(
 #   candidate list, `max_scan_tuples` bounds how far an iterative scan goes;
 # - custom plans: asyncpg prepares statements, and a generic plan (no parameter values)
 #   cannot tell a large course from a small one or use the GIN index well.
-# ... and, in the same round trip, the query's lexemes and their counts (lexical half).
+# ... and, in the same round trip, the course's BM25 statistics for the query's lexemes.
 SEARCH_SETTINGS = text(
     """
     SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
            set_config('hnsw.iterative_scan', 'relaxed_order', true),
            set_config('hnsw.ef_search', :ef, true),
            set_config('hnsw.max_scan_tuples', :tuples, true),
-           q.lexemes, q.qtfs
+           coalesce(p.n, 0) AS n, coalesce(p.total_len, 0) AS total_len,
+           q.lexemes, q.qtfs, q.dfs
     FROM (
-        SELECT array_agg(lexeme ORDER BY lexeme) AS lexemes,
-               array_agg(cardinality(positions) ORDER BY lexeme) AS qtfs
-        FROM unnest(to_tsvector(CAST(:config AS regconfig), :query))
+        SELECT array_agg(v.lexeme ORDER BY v.lexeme) AS lexemes,
+               array_agg(cardinality(v.positions) ORDER BY v.lexeme) AS qtfs,
+               array_agg(coalesce(t.df, 0) ORDER BY v.lexeme) AS dfs
+        FROM unnest(to_tsvector(CAST(:config AS regconfig), :query)) AS v
+        LEFT JOIN retrieval_terms t
+            ON t.institution_id = :inst AND t.course_id = :course AND t.lexeme = v.lexeme
     ) q
+    LEFT JOIN retrieval_partitions p ON p.institution_id = :inst AND p.course_id = :course
     """
 )
 
@@ -85,20 +171,16 @@ DENSE = text(
     """
 )
 
-# :lexemes (text[]) and :qtfs (int[]) are the query's lexemes and their counts; :tsquery is
-# the same lexemes OR-ed ('a' | 'b'). `postings` reads each matching chunk's tf of the query
-# lexemes only (setweight + ts_filter keep just those), and df comes from the same rows:
-# a chunk that contains a query lexeme is always a matching chunk.
-LEXICAL = text(
+# BM25 of the chunks that contain any lexeme of :tsquery (found through the GIN index), over
+# all the query's :lexemes with their :weights (qtf x idf). setweight + ts_filter keep only
+# the query's lexemes of each chunk's tsvector; tf = their number of positions.
+BM25 = text(
     f"""
     WITH query_terms AS (
-        SELECT * FROM unnest(CAST(:lexemes AS text[]), CAST(:qtfs AS int[])) AS q(lexeme, qtf)
+        SELECT * FROM unnest(CAST(:lexemes AS text[]), CAST(:weights AS float8[]))
+            AS q(lexeme, weight)
     ),
-    part AS (
-        SELECT count(*) AS n, coalesce(avg(doc_len), 0) AS avgdl
-        FROM retrieval_chunks WHERE {PARTITION}
-    ),
-    postings AS MATERIALIZED (
+    postings AS (
         SELECT r.chunk_id, r.doc_len, u.lexeme, cardinality(u.positions) AS tf
         FROM retrieval_chunks r
         CROSS JOIN LATERAL unnest(
@@ -106,28 +188,14 @@ LEXICAL = text(
         ) AS u
         WHERE r.institution_id = :inst AND r.course_id = :course
           AND r.tsv @@ CAST(:tsquery AS tsquery)
-    ),
-    terms AS (
-        SELECT q.lexeme, q.qtf,
-               ln(1 + (part.n - coalesce(d.df, 0) + 0.5) / (coalesce(d.df, 0) + 0.5)) AS idf
-        FROM query_terms q
-        CROSS JOIN part
-        LEFT JOIN (SELECT lexeme, count(*) AS df FROM postings GROUP BY lexeme) d
-            ON d.lexeme = q.lexeme
-    ),
-    scored AS (
-        SELECT p.chunk_id,
-               sum(t.qtf * t.idf * p.tf * {K1 + 1}
-                   / (p.tf + {K1} * (1 - {B} + {B} * p.doc_len / greatest(part.avgdl, 1e-9))))
-                   AS score
-        FROM postings p
-        JOIN terms t ON t.lexeme = p.lexeme
-        CROSS JOIN part
-        GROUP BY p.chunk_id
     )
-    SELECT chunk_id, score, (SELECT sum(qtf * idf) * {K1 + 1} FROM terms) AS max_score
-    FROM scored
-    ORDER BY score DESC, chunk_id
+    SELECT p.chunk_id,
+           sum(q.weight * p.tf * {K1 + 1}
+               / (p.tf + {K1} * (1 - {B} + {B} * p.doc_len / CAST(:avgdl AS float8))))
+               AS score
+    FROM postings p JOIN query_terms q ON q.lexeme = p.lexeme
+    GROUP BY p.chunk_id
+    ORDER BY score DESC, p.chunk_id
     LIMIT :limit
     """
 )

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from promptsmith.retrieval import pg_sql
 from promptsmith.retrieval.errors import PartitionError, RetrievalError
 from promptsmith.retrieval.hybrid import RRF_K, FusedHit, rrf_fuse
+from promptsmith.retrieval.pg_lexical import CourseStatistics, QueryTerm, bm25_top
 from promptsmith.retrieval.store import (
     CANDIDATES,
     ChunkRecord,
@@ -125,7 +126,7 @@ class PostgresRetriever:
         }
 
     async def add(self, partition: Partition, chunks: Sequence[ChunkRecord]) -> None:
-        _check_partition(partition)
+        keys = _keys(_check_partition(partition))
         if not chunks:
             return
         ids = [c.chunk_id for c in chunks]
@@ -134,17 +135,39 @@ class PostgresRetriever:
         rows = [self._row(partition, c) for c in chunks]  # validates before writing
         async with self.engine.begin() as connection:
             await self._check_schema(connection)
-            await connection.execute(pg_sql.UPSERT, rows)
+            await connection.execute(pg_sql.LOCK_PARTITION, keys)
+            await connection.execute(pg_sql.FORGET_CHUNKS, {**keys, "ids": ids})  # replaced
+            await connection.execute(pg_sql.INSERT, rows)
+            await connection.execute(pg_sql.COUNT_ADDED, {**keys, "ids": ids})
 
     async def delete_document(self, partition: Partition, document_id: str) -> int:
         keys = _keys(_check_partition(partition))
         async with self.engine.begin() as connection:
-            result = await connection.execute(pg_sql.DELETE_DOCUMENT, {**keys, "doc": document_id})
-        return int(result.rowcount or 0)
+            await connection.execute(pg_sql.LOCK_PARTITION, keys)
+            removed = await connection.scalar(pg_sql.FORGET_DOCUMENT, {**keys, "doc": document_id})
+        return int(removed or 0)
 
     async def delete_partition(self, partition: Partition) -> None:
+        keys = _keys(_check_partition(partition))
         async with self.engine.begin() as connection:
-            await connection.execute(pg_sql.DELETE_PARTITION, _keys(_check_partition(partition)))
+            await connection.execute(pg_sql.LOCK_PARTITION, keys)
+            for statement in pg_sql.DELETE_PARTITION:
+                await connection.execute(statement, keys)
+
+    async def rebuild_statistics(self, partition: Partition | None = None) -> None:
+        """Recompute the BM25 statistics of one course (or all) from the chunk rows, e.g.
+        after loading `retrieval_chunks` in bulk with COPY."""
+        async with self.engine.begin() as connection:
+            if partition is None:
+                found = (await connection.execute(pg_sql.PARTITIONS)).all()
+                partitions = [Partition(r.institution_id, r.course_id) for r in found]
+            else:
+                partitions = [_check_partition(partition)]
+            for each in partitions:
+                keys = _keys(each)
+                await connection.execute(pg_sql.LOCK_PARTITION, keys)
+                for statement in pg_sql.REBUILD_STATISTICS:
+                    await connection.execute(statement, keys)
 
     async def count(self, partition: Partition) -> int:
         async with self.engine.connect() as connection:
@@ -163,8 +186,11 @@ class PostgresRetriever:
         keys = _keys(_check_partition(partition))
         vector = self._query_vector(query_vector)
         async with self.engine.begin() as connection:
-            terms = await self.search_settings(connection, query_text if mode != "dense" else "")
-            lexical, max_score = await self._lexical(connection, keys, terms)
+            stats = await self.search_settings(
+                connection, partition, query_text if mode != "dense" else ""
+            )
+            lexical = await bm25_top(connection, keys, stats, self.candidates)
+            max_score = stats.max_score()
             dense: list[tuple[str, float]] = []
             if mode != "bm25" and vector is not None:
                 dense = await self._dense(connection, keys, vector)
@@ -190,37 +216,25 @@ class PostgresRetriever:
         return vector_literal(vector)
 
     async def search_settings(
-        self, connection: AsyncConnection, query_text: str = ""
-    ) -> list[tuple[str, int]]:
+        self, connection: AsyncConnection, partition: Partition, query_text: str = ""
+    ) -> CourseStatistics:
         """Set the transaction-local settings of a search (see pg_sql.SEARCH_SETTINGS) and
-        return the query's lexemes with their counts."""
+        read the course's BM25 statistics for the query's lexemes."""
         params = {
+            **_keys(partition),
             "ef": str(self.ef_search),
             "tuples": str(self.max_scan_tuples),
             "config": self.config,
             "query": query_words(query_text),
         }
         row = (await connection.execute(pg_sql.SEARCH_SETTINGS, params)).one()
-        if not row.lexemes:
-            return []
-        return [(str(t), max(1, int(n))) for t, n in zip(row.lexemes, row.qtfs, strict=True)]
-
-    async def _lexical(
-        self, connection: AsyncConnection, keys: Mapping[str, str], terms: list[tuple[str, int]]
-    ) -> tuple[list[tuple[str, float]], float]:
-        if not terms:
-            return [], 0.0
-        lexemes = [lexeme for lexeme, _ in terms]
-        params = {
-            **keys,
-            "lexemes": lexemes,
-            "qtfs": [qtf for _, qtf in terms],
-            "tsquery": pg_sql.tsquery_of(lexemes),
-            "limit": self.candidates,
-        }
-        rows = (await connection.execute(pg_sql.LEXICAL, params)).all()
-        ranked = [(str(r.chunk_id), float(r.score)) for r in rows if r.score > 0]
-        return ranked, float(rows[0].max_score) if rows else 0.0
+        terms = [
+            QueryTerm(str(lexeme), max(1, int(qtf)), max(0, int(df)))
+            for lexeme, qtf, df in zip(
+                row.lexemes or [], row.qtfs or [], row.dfs or [], strict=True
+            )
+        ]
+        return CourseStatistics(int(row.n), int(row.total_len), terms)
 
     async def _dense(
         self, connection: AsyncConnection, keys: Mapping[str, str], vector: str

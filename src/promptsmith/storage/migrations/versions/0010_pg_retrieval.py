@@ -9,6 +9,8 @@ embedding) here, keyed by (institution_id, course_id, chunk_id).
   document and for the partition's BM25 statistics (N, average length) by index-only scan;
 - GIN on `tsv` (to_tsvector('english', index_text)) for the lexical half;
 - HNSW (vector_cosine_ops, m=16, ef_construction=64) on `embedding` for the dense half;
+- `retrieval_terms` (df of each lexeme in a course) and `retrieval_partitions` (chunk count
+  and total length of a course): BM25 statistics, written with the chunks;
   filtered queries use pgvector 0.8's iterative scan (see retrieval/postgres.py).
 
 A branch of its own off `0002_pgvector` (label `pg_retrieval`), so it never collides with
@@ -54,6 +56,25 @@ STATEMENTS = (
     "CREATE INDEX ix_retrieval_chunks_document "
     "ON retrieval_chunks (institution_id, course_id, document_id) INCLUDE (doc_len)",
     "CREATE INDEX ix_retrieval_chunks_tsv ON retrieval_chunks USING gin (tsv)",
+    # BM25 statistics, kept up to date by the retriever in the transaction that writes chunks.
+    """
+    CREATE TABLE retrieval_terms (
+        institution_id text NOT NULL,
+        course_id text NOT NULL,
+        lexeme text NOT NULL,
+        df integer NOT NULL,
+        PRIMARY KEY (institution_id, course_id, lexeme)
+    )
+    """,
+    """
+    CREATE TABLE retrieval_partitions (
+        institution_id text NOT NULL,
+        course_id text NOT NULL,
+        n integer NOT NULL,
+        total_len bigint NOT NULL,
+        PRIMARY KEY (institution_id, course_id)
+    )
+    """,
     "CREATE INDEX ix_retrieval_chunks_embedding ON retrieval_chunks "
     "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)",
 )
@@ -68,4 +89,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TABLE IF EXISTS retrieval_chunks")
+        op.execute("DROP TABLE IF EXISTS retrieval_chunks, retrieval_terms, retrieval_partitions")
