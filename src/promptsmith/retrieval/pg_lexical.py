@@ -10,7 +10,9 @@ Scoring proceeds in stages (MaxScore, Turtle & Flood 1995): take the rarest term
 every chunk that contains one of them (exactly, over all the query's terms); if the 50th best
 score is higher than the sum of the upper bounds of the terms left out, no chunk that
 contains only left-out terms can reach the top 50, and the result is exact. Otherwise add the
-next rarest term and try again; the last stage scores every chunk containing any term.
+next rarest term and score the chunks that contain it but none of the earlier terms
+(`'new' & !('a' | 'b')`), so no chunk is scored twice; the last stage covers every chunk
+that contains any term.
 A course of 50,000 chunks and a question with "variable" or "sample" in it thus scores a few
 hundred chunks instead of tens of thousands.
 """
@@ -85,15 +87,21 @@ async def bm25_top(
         "avgdl": max(stats.avgdl, 1e-9),
         "limit": limit,
     }
-    ranked: list[tuple[str, float]] = []
+    best: dict[str, float] = {}
+    scored: list[QueryTerm] = []
     for candidates in stages(stats):
-        params = {**base, "tsquery": pg_sql.tsquery_of([t.lexeme for t in candidates])}
-        rows = (await connection.execute(pg_sql.BM25, params)).all()
-        ranked = [(str(r.chunk_id), float(r.score)) for r in rows if r.score > 0]
+        new = [t for t in candidates if t not in scored]
+        query = pg_sql.tsquery_of([t.lexeme for t in new])
+        if scored:  # chunks with an earlier term were scored in an earlier pass
+            query = f"({query}) & !({pg_sql.tsquery_of([t.lexeme for t in scored])})"
+        rows = (await connection.execute(pg_sql.BM25, {**base, "tsquery": query})).all()
+        best.update((str(r.chunk_id), float(r.score)) for r in rows if r.score > 0)
+        best = dict(sorted(best.items(), key=lambda item: (-item[1], item[0]))[:limit])
+        scored = list(candidates)
         chosen = {t.lexeme for t in candidates}
         left_out = sum(
             t.upper_bound(stats.n) for t in stats.terms if t.df > 0 and t.lexeme not in chosen
         )
-        if left_out == 0 or (len(ranked) == limit and ranked[-1][1] > left_out):
+        if left_out == 0 or (len(best) == limit and min(best.values()) > left_out):
             break
-    return ranked
+    return list(best.items())
