@@ -8,9 +8,11 @@ stay the canonical copy. Every query filters by institution AND course in its WH
   `LIMIT` rows of the partition have been found (or `hnsw.max_scan_tuples` is reached),
   then the rows are re-sorted by exact distance. On a small course the planner takes the
   partition btree and sorts exactly instead, which is what we want.
-- Lexical half: BM25 computed in SQL over a tsvector + GIN (see pg_sql.py), same formula and
-  parameters as the embedded store's `BM25Index`; the tokenizer is PostgreSQL's
+- Lexical half: BM25 computed in SQL over a tsvector + GIN (pg_lexical.py, pg_sql.py), same
+  formula and parameters as the embedded store's `BM25Index`, with per-course statistics
+  kept up to date on every write and MaxScore pruning; the tokenizer is PostgreSQL's
   (`english` text search config: stemming and stopwords), so scores differ slightly.
+- Writes to one course are serialised by a transaction-level advisory lock.
 - Hybrid: top 50 of each, fused by `rrf_fuse` (k = 60), exactly as `EmbeddedStore`.
 """
 

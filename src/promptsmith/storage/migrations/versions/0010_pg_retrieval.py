@@ -1,17 +1,17 @@
-"""PostgreSQL: the retrieval index table of `PostgresRetriever` (SQLite: nothing to do).
+"""PostgreSQL: the retrieval index tables of `PostgresRetriever` (SQLite: nothing to do).
 
 `retrieval_chunks` is the search index, not the canonical chunk store: the Q&A tables
 own documents and chunks; the retriever mirrors what it needs to search (text, lexemes,
 embedding) here, keyed by (institution_id, course_id, chunk_id).
 
 - primary key (institution_id, course_id, chunk_id): the btree every partition filter and
-  upsert uses; (institution_id, course_id, document_id) INCLUDE (doc_len) for deleting a
-  document and for the partition's BM25 statistics (N, average length) by index-only scan;
+  replace-by-id uses; (institution_id, course_id, document_id) INCLUDE (doc_len) for
+  deleting a document and for rebuilding a course's totals by index-only scan;
 - GIN on `tsv` (to_tsvector('english', index_text)) for the lexical half;
 - HNSW (vector_cosine_ops, m=16, ef_construction=64) on `embedding` for the dense half;
+  filtered queries use pgvector 0.8's iterative scan (see retrieval/postgres.py);
 - `retrieval_terms` (df of each lexeme in a course) and `retrieval_partitions` (chunk count
-  and total length of a course): BM25 statistics, written with the chunks;
-  filtered queries use pgvector 0.8's iterative scan (see retrieval/postgres.py).
+  and total length of a course): BM25 statistics, written with the chunks.
 
 A branch of its own off `0002_pgvector` (label `pg_retrieval`), so it never collides with
 other tables' migrations; `upgrade heads` applies every branch.
