@@ -122,7 +122,7 @@ REBUILD_STATISTICS = (
         """
     ),
 )
-PARTITIONS = text("SELECT DISTINCT institution_id, course_id FROM retrieval_chunks")
+PARTITIONS = text("SELECT DISTINCT institution_id, course_id FROM retrieval_chunks ORDER BY 1, 2")
 COUNT = text(f"SELECT count(*) FROM retrieval_chunks WHERE {PARTITION}")
 
 EMBEDDING_TYPE = text(
