@@ -420,8 +420,9 @@ async def run(args: argparse.Namespace) -> str:
             f"whole run {minutes:.1f} min.",
             "",
             "Latency is ms per query, one client, k=8, 50 candidates per retriever, through "
-            "`PostgresRetriever.search` (asyncpg, every round trip included: query lexemes, "
-            "BM25, HNSW, hit rows) and `EmbeddedStore.search` (in process, same partitions). "
+            "`PostgresRetriever.search` (asyncpg, every round trip included: settings and BM25 "
+            "statistics, BM25 pass(es), HNSW, hit rows) and `EmbeddedStore.search` "
+            "(in process, same partitions). "
             f"{args.queries} queries per course class (the evaluation questions; vectors near a "
             "random chunk of the course). HNSW m=16, ef_construction=64; queries run with "
             "ef_search=100 and `hnsw.iterative_scan = relaxed_order`. Recall compares the dense "
