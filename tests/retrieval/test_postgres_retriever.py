@@ -267,3 +267,29 @@ async def test_bm25_skips_chunks_that_only_have_common_words_and_stays_exact(
     assert pg.lexical_coverage == pytest.approx(em.lexical_coverage, rel=1e-5)
     # One scoring pass over the chunks with narwhal, quokka or walrus; none over "zebra".
     assert sum("ts_filter" in s for s in statements) == 1
+
+
+@pytest.mark.postgres
+async def test_concurrent_writes_to_one_course_keep_the_statistics_exact(
+    pg_engine: AsyncEngine,
+) -> None:
+    rng = np.random.default_rng(9)
+    retriever = PostgresRetriever(pg_engine, DIM)
+
+    def batch(prefix: str, document: str) -> list[ChunkRecord]:
+        bodies = [f"zebra quokka {prefix} chunk{i} walrus" for i in range(30)]
+        vectors = unit_vectors(rng, len(bodies))
+        return [
+            ChunkRecord(f"{prefix}{i}", document, body, v)
+            for i, (body, v) in enumerate(zip(bodies, vectors, strict=True))
+        ]
+
+    writes = [retriever.add(SMALL, batch(p, f"doc-{p}")) for p in ("a", "b", "c", "d")]
+    await asyncio.gather(*writes, retriever.add(SMALL, batch("a", "doc-a2")))
+    await asyncio.gather(
+        retriever.delete_document(SMALL, "doc-b"), retriever.add(SMALL, batch("e", "doc-e"))
+    )
+    before = await statistics(pg_engine)
+    await retriever.rebuild_statistics(SMALL)
+    assert await statistics(pg_engine) == before
+    assert await retriever.count(SMALL) == 120  # a (replaced), c, d, e
