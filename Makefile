@@ -11,7 +11,7 @@ PORT ?= 8000
 # bench/ may not exist yet in a fresh clone (git keeps no empty folders).
 LINT_PATHS := $(wildcard src tests bench)
 
-.PHONY: setup run test lint typecheck pytest format clean
+.PHONY: setup run test lint typecheck pytest format clean bench-pg
 
 setup: $(STAMP)
 
@@ -37,6 +37,11 @@ pytest: setup
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# PostgreSQL + pgvector retrieval beside the embedded store (10k and 100k chunks, ~10 min);
+# writes docs/benchmarks.md "## PostgreSQL retrieval".
+bench-pg: setup
+	$(BIN)/python bench/pg_retrieval_bench.py
 
 format: setup
 	$(BIN)/ruff format $(LINT_PATHS)

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     rate_limit_org: int = Field(600, ge=0)
     rate_limit_institution: int = Field(600, ge=0)
     rate_limit_window_seconds: float = Field(60.0, gt=0)
+    # Course-material search index: "auto" = PostgreSQL + pgvector when the database is
+    # PostgreSQL, else the in-process embedded store (retrieval/factory.py).
+    retrieval_backend: Literal["auto", "embedded", "postgres"] = "auto"
+    # HNSW candidate list for filtered dense queries (pgvector `hnsw.ef_search`).
+    retrieval_ef_search: int = Field(100, ge=10, le=1000)
 
     # --- resilience ------------------------------------------------------------
     connect_timeout: float = Field(10.0, gt=0)
