@@ -11,7 +11,7 @@ PORT ?= 8000
 # bench/ may not exist yet in a fresh clone (git keeps no empty folders).
 LINT_PATHS := $(wildcard src tests bench)
 
-.PHONY: setup run test lint typecheck pytest format clean reliability bench bench-gateway bench-ramp bench-soak bench-profile bench-litellm-venv
+.PHONY: setup run test lint typecheck pytest format clean reliability bench bench-gateway bench-ramp bench-soak bench-profile bench-litellm-venv bench-pg
 
 setup: $(STAMP)
 
@@ -42,6 +42,11 @@ reliability: setup
 	SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-100} $(BIN)/pytest -q tests/reliability
 
 test: lint typecheck pytest
+
+# PostgreSQL + pgvector retrieval beside the embedded store (10k and 100k chunks, ~10 min);
+# writes docs/benchmarks.md "## PostgreSQL retrieval".
+bench-pg: setup
+	$(BIN)/python bench/pg_retrieval_bench.py
 
 format: setup
 	$(BIN)/ruff format $(LINT_PATHS)

@@ -36,6 +36,24 @@ def _register_emulator() -> None:
 _register_emulator()
 
 
+def _register_qanda() -> None:
+    from .cli_qanda import register
+
+    register(app)
+
+
+_register_qanda()
+
+
+def _register_lint() -> None:
+    from .authoring.lint_cli import lint_command
+
+    app.command("lint")(lint_command)
+
+
+_register_lint()
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
