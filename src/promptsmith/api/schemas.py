@@ -145,7 +145,18 @@ class AIPromptAssistantStreamRequest(_Open):
 class LintLocation(BaseModel):
     line: int
     column: int
-    path: str | None = Field(None, description="Enclosing element, e.g. prompt/rules/rule[2]")
+    # Sent as null when there is no enclosing element, so the schema says so (a plain
+    # `str | None` would be shown as `string` by app._drop_nullable_unions).
+    path: Annotated[
+        str | None,
+        WithJsonSchema(
+            {
+                "type": ["string", "null"],
+                "title": "Path",
+                "description": "Enclosing element, e.g. prompt/rules/rule[2]",
+            }
+        ),
+    ] = None
 
 
 class LintDiagnostic(BaseModel):
