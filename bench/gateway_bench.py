@@ -356,8 +356,10 @@ async def run(args: argparse.Namespace, work: Path) -> str:
         ]
         if litellm is not None:
             targets.append((sl.Target("litellm", litellm.port, "litellm"), litellm))
+        fresh = await measure_disconnects(targets[1][0], emulator, 100)
         samples = await measure(targets, args)
-        disconnects = await measure_disconnects(targets[1][0], emulator, 100)
+        loaded = await measure_disconnects(targets[1][0], emulator, 100)
+        disconnects = f"On a fresh server: {fresh}\n- After the load above: {loaded}"
     return report(samples, args, disconnects, litellm is not None, started, machine)
 
 
