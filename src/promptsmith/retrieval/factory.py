@@ -9,10 +9,14 @@
 - `embedded`: always the embedded store, even on PostgreSQL (each worker then keeps its own
   in-memory index, filled by `loader` on first use of a course).
 
-`loader` only matters for the embedded store; the PostgreSQL index is persistent.
+`loader` only matters for the embedded store; the PostgreSQL index is persistent. A caller
+with its own embedded retriever (say one that watches the database for other workers'
+changes) asks `choose_backend` and builds `postgres_retriever` only when it says so.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +26,22 @@ from promptsmith.retrieval.retriever import EmbeddedRetriever, Retriever
 from promptsmith.retrieval.store import EmbeddedStore, Loader
 from promptsmith.settings import Settings
 
+Backend = Literal["embedded", "postgres"]
+
+
+def choose_backend(settings: Settings, engine: AsyncEngine | None) -> Backend:
+    on_postgres = engine is not None and engine.dialect.name == "postgresql"
+    if settings.retrieval_backend == "postgres" and not on_postgres:
+        raise RetrievalError(
+            "PROMPTSMITH_RETRIEVAL_BACKEND=postgres needs PROMPTSMITH_DATABASE_URL to be a "
+            "postgresql+asyncpg:// URL"
+        )
+    return "postgres" if on_postgres and settings.retrieval_backend != "embedded" else "embedded"
+
+
+def postgres_retriever(settings: Settings, engine: AsyncEngine, dimension: int) -> Retriever:
+    return PostgresRetriever(engine, dimension, ef_search=settings.retrieval_ef_search)
+
 
 def build_retriever(
     settings: Settings,
@@ -30,13 +50,6 @@ def build_retriever(
     *,
     loader: Loader | None = None,
 ) -> Retriever:
-    backend = settings.retrieval_backend
-    on_postgres = engine is not None and engine.dialect.name == "postgresql"
-    if backend == "postgres" and not on_postgres:
-        raise RetrievalError(
-            "PROMPTSMITH_RETRIEVAL_BACKEND=postgres needs PROMPTSMITH_DATABASE_URL to be a "
-            "postgresql+asyncpg:// URL"
-        )
-    if engine is not None and on_postgres and backend != "embedded":
-        return PostgresRetriever(engine, embedder_dim, ef_search=settings.retrieval_ef_search)
+    if engine is not None and choose_backend(settings, engine) == "postgres":
+        return postgres_retriever(settings, engine, embedder_dim)
     return EmbeddedRetriever(EmbeddedStore(embedder_dim, loader=loader))
