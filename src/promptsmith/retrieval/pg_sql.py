@@ -125,6 +125,7 @@ REBUILD_STATISTICS = (
 PARTITIONS = text("SELECT DISTINCT institution_id, course_id FROM retrieval_chunks ORDER BY 1, 2")
 COUNT = text(f"SELECT count(*) FROM retrieval_chunks WHERE {PARTITION}")
 
+PGVECTOR_VERSION = text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
 EMBEDDING_TYPE = text(
     "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
     "WHERE attrelid = CAST('retrieval_chunks' AS regclass) AND attname = 'embedding'"
