@@ -9,14 +9,10 @@
 - `embedded`: always the embedded store, even on PostgreSQL (each worker then keeps its own
   in-memory index, filled by `loader` on first use of a course).
 
-`loader` only matters for the embedded store; the PostgreSQL index is persistent. A caller
-with its own embedded retriever (say one that watches the database for other workers'
-changes) asks `choose_backend` and builds `postgres_retriever` only when it says so.
+`loader` only matters for the embedded store; the PostgreSQL index is persistent.
 """
 
 from __future__ import annotations
-
-from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,21 +22,17 @@ from promptsmith.retrieval.retriever import EmbeddedRetriever, Retriever
 from promptsmith.retrieval.store import EmbeddedStore, Loader
 from promptsmith.settings import Settings
 
-Backend = Literal["embedded", "postgres"]
 
-
-def choose_backend(settings: Settings, engine: AsyncEngine | None) -> Backend:
+def use_postgres_retriever(settings: Settings, engine: AsyncEngine | None) -> bool:
+    """Whether this deployment searches in PostgreSQL (see the module docstring)."""
+    backend = settings.retrieval_backend
     on_postgres = engine is not None and engine.dialect.name == "postgresql"
-    if settings.retrieval_backend == "postgres" and not on_postgres:
+    if backend == "postgres" and not on_postgres:
         raise RetrievalError(
             "PROMPTSMITH_RETRIEVAL_BACKEND=postgres needs PROMPTSMITH_DATABASE_URL to be a "
             "postgresql+asyncpg:// URL"
         )
-    return "postgres" if on_postgres and settings.retrieval_backend != "embedded" else "embedded"
-
-
-def postgres_retriever(settings: Settings, engine: AsyncEngine, dimension: int) -> Retriever:
-    return PostgresRetriever(engine, dimension, ef_search=settings.retrieval_ef_search)
+    return on_postgres and backend != "embedded"
 
 
 def build_retriever(
@@ -50,6 +42,6 @@ def build_retriever(
     *,
     loader: Loader | None = None,
 ) -> Retriever:
-    if engine is not None and choose_backend(settings, engine) == "postgres":
-        return postgres_retriever(settings, engine, embedder_dim)
+    if engine is not None and use_postgres_retriever(settings, engine):
+        return PostgresRetriever(engine, embedder_dim, ef_search=settings.retrieval_ef_search)
     return EmbeddedRetriever(EmbeddedStore(embedder_dim, loader=loader))
