@@ -209,11 +209,7 @@ def tsquery_of(lexemes: list[str]) -> str:
     )
 
 
-def rows_by_id(with_cosine: bool) -> TextClause:
-    """The stored fields of the given chunk ids (and their cosine to :vector)."""
-    cosine = (
-        "1 - (embedding <=> CAST(:vector AS vector))" if with_cosine else "CAST(NULL AS float8)"
-    )
+def _rows_by_id(cosine: str) -> TextClause:
     return text(
         f"""
         SELECT chunk_id, document_id, text, CAST(metadata AS text) AS metadata,
@@ -222,3 +218,8 @@ def rows_by_id(with_cosine: bool) -> TextClause:
         WHERE {PARTITION} AND chunk_id = ANY(CAST(:ids AS text[]))
         """
     )
+
+
+# The stored fields of the given chunk ids, with their cosine to :vector (or NULL).
+ROWS_BY_ID = _rows_by_id("1 - (embedding <=> CAST(:vector AS vector))")
+ROWS_BY_ID_NO_VECTOR = _rows_by_id("CAST(NULL AS float8)")

@@ -270,7 +270,7 @@ class PostgresRetriever:
         params: dict[str, Any] = {**keys, "ids": [f.id for f in fused]}
         if vector is not None:
             params["vector"] = vector
-        statement = pg_sql.rows_by_id(with_cosine=vector is not None)
+        statement = pg_sql.ROWS_BY_ID if vector is not None else pg_sql.ROWS_BY_ID_NO_VECTOR
         stored = {r.chunk_id: r for r in (await connection.execute(statement, params)).all()}
         return [_hit(f, stored[f.id], mode) for f in fused if f.id in stored]
 
