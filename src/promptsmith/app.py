@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
-from .api import admin, authoring, health, qanda
+from .api import admin, authoring, dev, health, qanda
 from .api.errors import install_error_handlers
 from .api.middleware import BodyLimit, RequestContext
 from .api.schemas import AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent
@@ -20,6 +20,7 @@ from .providers.registry import startup_status
 from .services import Services
 from .settings import Settings
 from .shared.checks import log_scale_out
+from .web import mount_playground
 
 logger = logging.getLogger("promptsmith")
 
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(qanda.router)
     app.include_router(admin.router)
     app.include_router(health.router)
+    app.include_router(dev.router)
+    mount_playground(app)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)
