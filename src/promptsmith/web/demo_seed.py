@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Mapping
 from importlib import resources
 
 import httpx
@@ -43,7 +44,7 @@ def wait_until_up(client: httpx.Client, timeout: float = 60.0) -> None:
         time.sleep(0.25)
 
 
-def _create(client: httpx.Client, path: str, body: dict[str, object], what: str) -> bool:
+def _create(client: httpx.Client, path: str, body: Mapping[str, object], what: str) -> bool:
     """POST one resource; True when it now exists. A 404 means no admin API for it."""
     response = client.post(path, json=body)
     if response.status_code in (200, 201):
