@@ -25,5 +25,5 @@ async def open_app(page: Any, url: str, route: str = "studio", sign_in: bool = T
         button = page.locator("#dev-sign-in")
         await button.click()
         await page.wait_for_function(
-            "document.getElementById('token-state').textContent.startsWith('Signed in')"
+            "() => document.getElementById('token-state').textContent.startsWith('Signed in')"
         )
