@@ -144,9 +144,9 @@ class Turn {
   }
 
   finish() {
+    this.setStatus(this.done ? "Done" : "Ended");
     this.element.setAttribute("aria-busy", "false");
     this.element.classList.add("finished");
-    this.status.textContent = this.done ? "Done" : "Ended";
   }
 }
 
