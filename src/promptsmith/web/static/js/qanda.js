@@ -245,10 +245,12 @@ class Answer {
   handle(event) {
     switch (event.type) {
       case "tool_call": {
-        const label = (event.displayInfo && event.displayInfo.label) || "Searching course materials…";
+        // The server's label (say "Searching Introduction to Astronomy") is the detail.
+        const label = event.displayInfo && event.displayInfo.label;
         const query = event.arguments && event.arguments.query;
         this.activity.append(h("p", { class: "tool-call", role: "status", "data-call": event.call_id },
-          h("span", { class: "spinner", "aria-hidden": "true" }), label,
+          h("span", { class: "spinner", "aria-hidden": "true" }), "Searching course materials…",
+          label && label !== "Searching course materials…" ? h("span", { class: "muted small tool-label" }, ` ${label}`) : null,
           query ? h("span", { class: "muted small" }, ` “${query}”`) : null));
         break;
       }
