@@ -33,17 +33,28 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
-def web_server(make_settings: Any, emulator: Emulator) -> Iterator[str]:
-    """The whole app on a loopback socket, its default model served by the emulator."""
+def _serve(make_settings: Any, emulator: Emulator, **overrides: Any) -> Iterator[str]:
     settings = make_settings(
         default_provider="anthropic",
         default_model=MODEL,
         anthropic_api_key=API_KEY,
         anthropic_base_url=emulator.anthropic_base_url,
+        **overrides,
     )
     with LiveServer(create_app(settings)) as server:
         yield server.url
+
+
+@pytest.fixture
+def web_server(make_settings: Any, emulator: Emulator) -> Iterator[str]:
+    """The whole app on a loopback socket, its default model served by the emulator."""
+    yield from _serve(make_settings, emulator)
+
+
+@pytest.fixture
+def qanda_server(make_settings: Any, emulator: Emulator) -> Iterator[str]:
+    """`web_server` with the real MiniLM embedder, so retrieval finds what a person would."""
+    yield from _serve(make_settings, emulator, embedder="minilm")
 
 
 @pytest.fixture

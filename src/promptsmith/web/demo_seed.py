@@ -44,14 +44,17 @@ def wait_until_up(client: httpx.Client, timeout: float = 60.0) -> None:
         time.sleep(0.25)
 
 
+_OUTCOMES = {201: "created", 200: "up to date", 202: "queued for ingestion"}
+
+
 def _create(client: httpx.Client, path: str, body: Mapping[str, object], what: str) -> bool:
     """POST one resource; True when it now exists. A 404 means no admin API for it."""
     response = client.post(path, json=body)
-    if response.status_code in (200, 201):
-        print(f"  created {what}")
+    if response.status_code in (200, 201, 202):
+        print(f"  {what}: {_OUTCOMES[response.status_code]}")
         return True
     if response.status_code == 409:
-        print(f"  {what} already there")
+        print(f"  {what}: already there")
         return True
     if response.status_code in (404, 405):
         return False
