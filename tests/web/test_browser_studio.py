@@ -128,3 +128,10 @@ async def test_assistant_without_a_configured_provider_shows_a_setup_card(
         assert "anthropic" in text
         assert "ANTHROPIC_API_KEY" in text
         await screenshot(page, "studio-setup-required")
+        # The JSON endpoints answer 503 ai_setup_required: the same card, under Generate.
+        await page.fill("#generate-instruction", "A short prompt")
+        await page.click("#generate-button")
+        generate_card = page.locator("#studio-notice .setup-card")
+        await generate_card.wait_for()
+        assert "ANTHROPIC_API_KEY" in await generate_card.inner_text()
+        assert page.errors == []
