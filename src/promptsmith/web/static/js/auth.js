@@ -68,10 +68,11 @@ export async function devSignInStatus() {
 }
 
 // Dev sign-in: the server mints tokens (loopback + generated dev secret only).
-export async function devSignIn(institution) {
+// `institutionOnly` keeps whatever org token is in use (say one pasted by hand).
+export async function devSignIn(institution, { institutionOnly = false } = {}) {
   const body = institution ? { institution } : {};
   const minted = await call("/api/dev/token", { method: "POST", body });
   setInstitutionToken(minted.institution, minted.institutionToken);
-  setOrgToken(minted.orgToken);
+  if (!institutionOnly) setOrgToken(minted.orgToken);
   return minted;
 }

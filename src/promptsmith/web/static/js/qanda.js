@@ -5,7 +5,7 @@
 import { call, sse } from "./api.js";
 import { bearer, devSignIn, devSignInStatus, institutionToken, setInstitutionToken } from "./auth.js";
 import { errorCard, failureCard, setupCard } from "./cards.js";
-import { $, clear, debounce, h, scrollToEnd } from "./dom.js";
+import { $, clear, h, scrollToEnd } from "./dom.js";
 
 const STREAM_PATH = "/api/ai/personal-stream/qanda-stream";
 
@@ -36,7 +36,6 @@ export class QandaPage {
     ["qa-institution", "qa-assistant", "qa-course", "qa-timezone", "qa-rag-only"].forEach((id) =>
       $(id).addEventListener("change", save));
     $("qa-institution").addEventListener("change", () => this.institutionChanged());
-    $("qa-institution").addEventListener("input", debounce(() => this.institutionChanged(), 500));
     $("qa-token").addEventListener("change", () => {
       const institution = $("qa-institution").value.trim();
       if (institution) setInstitutionToken(institution, $("qa-token").value);
@@ -134,7 +133,7 @@ export class QandaPage {
       const dev = await devSignInStatus();
       if (dev.devSignIn) {
         try {
-          await devSignIn(institution);
+          await devSignIn(institution, { institutionOnly: true });
         } catch {
           /* the token field stays empty; the user can paste one */
         }
