@@ -31,12 +31,15 @@ async def test_index_is_served_with_a_strict_policy(client: httpx.AsyncClient) -
         ("/static/js/main.js", "javascript"),
         ("/static/js/qanda.js", "javascript"),
         ("/static/css/app.css", "text/css"),
+        ("/static/index.html", "text/html"),
     ],
 )
 async def test_assets_are_served(client: httpx.AsyncClient, path: str, media: str) -> None:
     response = await client.get(path)
     assert response.status_code == 200
     assert media in response.headers["content-type"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
 
 
 async def test_the_page_loads_nothing_from_other_hosts(client: httpx.AsyncClient) -> None:

@@ -31,12 +31,12 @@ _PAGE_HEADERS = {
 
 
 class _Assets(StaticFiles):
-    """Static files revalidated on every load, so a new release is never half-cached."""
+    """Static files revalidated on every load (a new release is never half-cached), under
+    the page's security headers."""
 
     def file_response(self, *args: object, **kwargs: object) -> Response:
         response = super().file_response(*args, **kwargs)  # type: ignore[arg-type]
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.update(_PAGE_HEADERS)  # /static/index.html gets the same policy
         return response
 
 
