@@ -135,3 +135,39 @@ async def test_assistant_without_a_configured_provider_shows_a_setup_card(
         await generate_card.wait_for()
         assert "ANTHROPIC_API_KEY" in await generate_card.inner_text()
         assert page.errors == []
+
+
+async def test_pasted_token_when_dev_sign_in_is_off(
+    page: Any, make_settings: Any, emulator: Emulator
+) -> None:
+    from promptsmith.app import create_app
+    from promptsmith.services import Services
+    from promptsmith.testing import LiveServer
+
+    settings = make_settings(
+        jwt_secret="a-configured-production-secret-0123456789",
+        default_provider="anthropic",
+        default_model=MODEL,
+        anthropic_api_key="sk-test-emulator-key-0123456789",
+        anthropic_base_url=emulator.anthropic_base_url,
+    )
+    services = Services.build(settings)
+    token = services.verifier.mint(user="ada", org="acme")
+    await emulator.control.queue(MODEL, {"text": GENERATED})
+    with LiveServer(create_app(settings, services)) as server:
+        await open_app(page, server.url, sign_in=False)
+        assert await page.locator("#dev-sign-in").is_hidden()
+        assert await page.locator("#token-state").inner_text() == "Not signed in"
+        await page.click("#token-details summary")
+        await page.fill("#org-token", token)
+        await page.click("#token-form button[type=submit]")
+        assert await page.locator("#token-state").inner_text() == "Signed in: ada · org acme"
+        await page.fill("#generate-instruction", "A concierge prompt")
+        await page.click("#generate-button")
+        await page.wait_for_selector("#studio-notice .ok-card")
+        assert "Harbor Flats" in await page.input_value("#prompt-editor")
+        # The token survives a reload (kept in this browser's localStorage).
+        await page.reload()
+        await page.wait_for_selector("body[data-ready=true]")
+        assert await page.locator("#token-state").inner_text() == "Signed in: ada · org acme"
+        assert page.errors == []
