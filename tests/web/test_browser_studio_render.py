@@ -237,3 +237,27 @@ async def test_variables_and_model_override_reach_the_server(
     assert body["modelOverride"] == {"provider": "anthropic", "model": other}
     assert await emulator.control.requests(model=other)  # the pinned model was called
     assert await emulator.control.requests(model=MODEL) == []
+
+
+async def test_the_colouring_overlay_follows_the_editor_when_it_scrolls(
+    page: Any, web_server: str
+) -> None:
+    await open_app(page, web_server)
+    rules = "\n".join(f"    <rule>Rule {i}: " + "word " * 60 + "</rule>" for i in range(200))
+    await page.fill("#prompt-editor", f"<prompt>\n  <rules>\n{rules}\n  </rules>\n</prompt>")
+    assert await page.locator("#rewrite-form").is_hidden()  # typing leaves no selection
+    await page.eval_on_selector(
+        "#prompt-editor",
+        "el => { el.scrollTop = 1e6; el.scrollLeft = 1e6; el.dispatchEvent(new Event('scroll')); }",
+    )
+    offsets = await page.evaluate(
+        """() => ['prompt-editor', 'editor-highlight', 'editor-gutter'].map((id) => {
+            const el = document.getElementById(id);
+            return [el.scrollTop, el.scrollLeft, el.scrollHeight];
+        })"""
+    )
+    (editor_top, editor_left, editor_height), (top, left, height), (gutter_top, _, _) = offsets
+    assert editor_top > 0 and editor_left > 0
+    assert (top, left, height) == (editor_top, editor_left, editor_height)
+    assert gutter_top == editor_top
+    assert await page.locator("#editor-gutter .gutter-line").count() == 204

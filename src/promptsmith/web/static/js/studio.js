@@ -169,7 +169,9 @@ export class Studio {
         form.hidden = true;
       }
     };
-    for (const type of ["select", "keyup", "mouseup"]) this.editor.input.addEventListener(type, update);
+    for (const type of ["select", "keyup", "mouseup", "input"]) {
+      this.editor.input.addEventListener(type, update);
+    }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       await this.rewrite();
