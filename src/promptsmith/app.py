@@ -12,7 +12,6 @@ from fastapi.openapi.utils import get_openapi
 
 from . import __version__
 from .api import admin, authoring, health, qanda
-from .api.dev import router as dev_router
 from .api.errors import install_error_handlers
 from .api.middleware import BodyLimit, RequestContext
 from .api.schemas import AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent
@@ -51,13 +50,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = services
     install_error_handlers(app)
+    mount_playground(app)  # GET /, /static/... and the dev sign-in route (web/__init__.py)
     app.include_router(authoring.router)
     app.include_router(qanda.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.include_router(dev_router)  # the web playground's dev sign-in
-    mount_playground(app)  # GET / and /static/...; nothing under /api
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

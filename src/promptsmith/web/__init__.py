@@ -1,8 +1,9 @@
 """The web playground: a static app (plain ES modules and CSS, no build step) served at `/`.
 
-`mount_playground(app)` adds two things and nothing else: `GET /` (the page) and
-`/static/...` (its assets). Everything under `/api`, `/healthz`, `/openapi.json`
-is untouched, so an unknown `/api/...` path still gets the 404 envelope.
+`mount_playground(app)` adds three things and nothing else: `GET /` (the page),
+`/static/...` (its assets) and the loopback-only dev sign-in (`api/dev.py`). Every
+other path under `/api`, `/healthz`, `/openapi.json` is untouched, so an unknown
+`/api/...` path still gets the 404 envelope.
 """
 
 from __future__ import annotations
@@ -45,5 +46,8 @@ async def _index(request: Request) -> Response:
 
 
 def mount_playground(app: FastAPI) -> None:
+    from ..api.dev import router as dev_router
+
+    app.include_router(dev_router)
     app.add_route("/", _index, methods=["GET", "HEAD"], include_in_schema=False)
     app.mount("/static", _Assets(directory=STATIC_DIR), name="playground-static")
