@@ -7,6 +7,7 @@ bench/authoring.md together with the machine they ran on.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import platform
 import statistics
@@ -14,9 +15,11 @@ import time
 from collections.abc import Callable
 
 from promptsmith.authoring.changes import refine
+from promptsmith.authoring.drafts import validate_draft
 from promptsmith.authoring.lint import lint
 from promptsmith.authoring.repair import repair
 from promptsmith.authoring.splice import check_rewrite, locate_selection
+from promptsmith.authoring.variables import parse_variable_context
 from promptsmith.authoring.xml import PromptXMLError, parse_prompt
 
 RULES = "\n".join(
@@ -31,6 +34,7 @@ TYPICAL = f"""<prompt>
   <output_format>One SMS under 300 characters.</output_format>
 </prompt>"""
 VARIABLES = {"firstName": "Alex", "propertyName": "Maple Court"}
+CONTRACT = parse_variable_context(VARIABLES)
 PATHOLOGICAL = {
     "repair: 100k unterminated <?": "<?" * 100_000,
     "repair: 50k unterminated <!--": "<!--" * 50_000,
@@ -38,6 +42,10 @@ PATHOLOGICAL = {
     "repair: 66k <a>": "<a>" * 66_000,
     "repair: 200k bare &": "&" * 200_000,
 }
+
+
+async def _no_reask(previous: str, problem: str) -> str:
+    raise AssertionError(f"the benchmark draft should need no re-ask: {problem}")
 
 
 def _time(action: Callable[[], object], runs: int = 5) -> float:
@@ -59,6 +67,9 @@ def main() -> None:
         "refine (full re-emission, one section changed)": lambda: refine(TYPICAL, revised),
         "check_rewrite (nl-edit)": lambda: check_rewrite(selection, "Book within 24h."),
         "repair (damaged typical prompt)": lambda: repair(TYPICAL.replace("</goal>", "")),
+        "validate_draft (nl-create/draft-ready checks: refine, contract, lint)": lambda: (
+            asyncio.run(validate_draft(TYPICAL, revised, CONTRACT, _no_reask))
+        ),
     }
     cases.update({name: (lambda text=text: repair(text)) for name, text in PATHOLOGICAL.items()})
     print(f"# {platform.platform()} / Python {platform.python_version()} / {platform.processor()}")

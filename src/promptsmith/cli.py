@@ -36,6 +36,15 @@ def _register_emulator() -> None:
 _register_emulator()
 
 
+def _register_lint() -> None:
+    from .authoring.lint_cli import lint_command
+
+    app.command("lint")(lint_command)
+
+
+_register_lint()
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

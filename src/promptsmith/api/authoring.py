@@ -1,15 +1,24 @@
-"""The prompt-authoring endpoints: nl-create, nl-edit, prompt-assistant/stream."""
+"""The prompt-authoring endpoints: nl-create, nl-edit, prompt-assistant/stream, prompt-lint.
+
+Prompt fields are checked before anything else (`inputs.guard_prompt`): a DTD,
+entity declarations (billion laughs, external entities) or an oversized /
+too-deep document is a 400 naming the field, before any model call or stream.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from ..authoring.assistant import assistant_turn
 from ..authoring.common import prepare_call
 from ..authoring.create import create_prompt
-from ..authoring.edit import rewrite_selection
+from ..authoring.edit import find_selection, rewrite_selection
+from ..authoring.inputs import guard_prompt
+from ..authoring.lint import LintConfig, lint
 from ..streaming.transport import Framing, negotiate_framing
 from .deps import OrgPrincipal, ServicesDep
 from .errors import request_id
@@ -21,6 +30,8 @@ from .schemas import (
     AINLEditRequest,
     AINLEditResponse,
     AIPromptAssistantStreamRequest,
+    AIPromptLintRequest,
+    AIPromptLintResponse,
 )
 from .streams import stream_response
 
@@ -45,7 +56,11 @@ def error_responses(bad_request: str, server_error: str) -> dict[int | str, dict
     description=(
         "Generates a full XML prompt from a natural language instruction, or iteratively "
         "refines an existing prompt when conversationHistory and existingPrompt are supplied. "
-        "Does not persist anything; the returned prompt text is meant to be saved by the caller."
+        "Does not persist anything; the returned prompt text is meant to be saved by the caller. "
+        "The prompt is always well-formed XML with root <prompt>, uses only the @variables of "
+        "variableContext, and keeps untouched sections of existingPrompt byte-identical. Extra "
+        "response fields: warnings (what was repaired or replaced), summary (one line per "
+        "change), section (the one section that changed, if exactly one), diagnostics (lint)."
     ),
     response_model=AINLCreateResponse,
     response_description="Prompt drafted",
@@ -55,6 +70,7 @@ def error_responses(bad_request: str, server_error: str) -> dict[int | str, dict
 async def nl_create(
     body: AINLCreateRequest, principal: OrgPrincipal, services: ServicesDep, request: Request
 ) -> AINLCreateResponse:
+    guard_prompt(body.existingPrompt, "existingPrompt")
     call = await prepare_call(
         services,
         principal,
@@ -62,8 +78,15 @@ async def nl_create(
         endpoint="nl-create",
         request_id=request_id(request),
     )
-    result = await create_prompt(call, body)
-    return AINLCreateResponse(success=True, prompt=result.prompt, warnings=result.warnings)
+    draft = await create_prompt(call, body)
+    return AINLCreateResponse(
+        success=True,
+        prompt=draft.prompt,
+        warnings=draft.warnings,
+        summary=draft.summary,
+        section=draft.section,
+        diagnostics=draft.diagnostics,
+    )
 
 
 @router.post(
@@ -71,7 +94,9 @@ async def nl_create(
     operation_id="post_ai_nl_edit",
     summary="Rewrite a selected prompt section via natural language",
     description=(
-        "Rewrites only the selected text of a prompt; the caller splices the result back in."
+        "Rewrites only the selected text of a prompt; the caller splices the result back in. "
+        "When fullPrompt is given, selectedText must occur in it (400 otherwise), and the "
+        "spliced prompt stays well-formed. Extra response field: warnings."
     ),
     response_model=AINLEditResponse,
     response_description="Selection rewritten",
@@ -81,11 +106,15 @@ async def nl_create(
 async def nl_edit(
     body: AINLEditRequest, principal: OrgPrincipal, services: ServicesDep, request: Request
 ) -> AINLEditResponse:
+    guard_prompt(body.fullPrompt, "fullPrompt")
+    selection = find_selection(body)
     call = await prepare_call(
         services, principal, body.modelOverride, endpoint="nl-edit", request_id=request_id(request)
     )
-    rewritten = await rewrite_selection(call, body)
-    return AINLEditResponse(success=True, rewrittenText=rewritten)
+    result = await rewrite_selection(call, body, selection)
+    return AINLEditResponse(
+        success=True, rewrittenText=result.rewritten_text, warnings=result.warnings
+    )
 
 
 _EVENT_SCHEMA = {"schema": {"$ref": "#/components/schemas/AIPromptAssistantStreamEvent"}}
@@ -99,7 +128,9 @@ _EVENT_SCHEMA = {"schema": {"$ref": "#/components/schemas/AIPromptAssistantStrea
         "Classifies the user turn into chat, clarify, or draft mode, then streams "
         "newline-delimited JSON events (mode, status, assistant-delta, reasoning-delta, "
         "draft-ready, ai-setup-required, error, done). Sends SSE instead when the Accept "
-        "header prefers text/event-stream."
+        "header prefers text/event-stream. The mode is decided locally before any model call; "
+        "draft-ready (draft mode only) carries the validated prompt, section (when exactly one "
+        "changed), summary, warnings and lint diagnostics."
     ),
     response_model=None,
     responses={
@@ -119,6 +150,7 @@ async def prompt_assistant_stream(
     services: ServicesDep,
     request: Request,
 ) -> Any:
+    guard_prompt(body.currentPrompt, "currentPrompt")
     call = await prepare_call(
         services,
         principal,
@@ -128,3 +160,37 @@ async def prompt_assistant_stream(
     )
     framing = negotiate_framing(request.headers.get("accept"), default=Framing.NDJSON)
     return stream_response(request, assistant_turn(call, body), framing)
+
+
+@router.post(
+    "/prompt-lint",
+    operation_id="post_ai_prompt_lint",
+    summary="Lint an XML prompt",
+    description=(
+        "Checks a prompt without calling a model and returns diagnostics, each with a stable "
+        "code, a severity, a message and a location: well-formedness, missing role, goal or "
+        "output format, undeclared or unused variables (when variableContext is given), empty "
+        "or duplicate sections, contradicting rules, leftover placeholders and fences, and an "
+        "overlong prompt. See docs/lint-rules.md."
+    ),
+    response_model=AIPromptLintResponse,
+    response_description="Diagnostics, sorted by position",
+    responses={
+        400: {"model": AIErrorResponse, "description": "prompt is required"},
+        401: {"model": AIErrorResponse, "description": "Unauthorized"},
+        500: {"model": AIErrorResponse, "description": "Failed to lint prompt"},
+    },
+    openapi_extra={"security": BEARER},
+)
+async def prompt_lint(body: AIPromptLintRequest, principal: OrgPrincipal) -> AIPromptLintResponse:
+    config = LintConfig(max_tokens=body.maxTokens) if body.maxTokens else LintConfig()
+    diagnostics = await run_in_threadpool(lint, body.prompt, body.variableContext, config)
+    counts = Counter(d.severity for d in diagnostics)
+    return AIPromptLintResponse(
+        success=True,
+        wellFormed=not any(d.code in ("PS001", "PS002") for d in diagnostics),
+        errors=counts["error"],
+        warnings=counts["warning"],
+        infos=counts["info"],
+        diagnostics=[d.to_dict() for d in diagnostics],
+    )

@@ -122,6 +122,20 @@ class AIPromptAssistantStreamRequest(_Open):
     modelOverride: AiModelOverride | None = None
 
 
+class LintLocation(BaseModel):
+    line: int
+    column: int
+    path: str | None = Field(None, description="Enclosing element, e.g. prompt/rules/rule[2]")
+
+
+class LintDiagnostic(BaseModel):
+    code: str = Field(description="Stable rule code, PS001…")
+    name: str = Field(description="Rule name, e.g. undeclared-variable")
+    severity: Literal["error", "warning", "info"]
+    message: str
+    location: LintLocation
+
+
 class AIPromptAssistantStreamEvent(_Open):
     """One event of the prompt-assistant stream (documentation schema)."""
 
@@ -145,12 +159,45 @@ class AIPromptAssistantStreamEvent(_Open):
     provider: str | None = None
     message: str | None = None
     error: str | None = None
+    summary: list[str] | None = Field(
+        None, description="draft-ready: one line per change to the prompt"
+    )
+    warnings: list[str] | None = Field(
+        None, description="draft-ready: what was repaired or replaced (e.g. invented variables)"
+    )
+    diagnostics: list[LintDiagnostic] | None = Field(
+        None, description="draft-ready: the linter's diagnostics for the drafted prompt"
+    )
+    requestId: str | None = Field(None, description="error: the request id to quote")
 
 
 class AIErrorResponse(_Open):
     success: Literal[False] = Field(False, json_schema_extra={"enum": [False]})
     error: str
     message: str | None = None
+
+
+class AIPromptLintRequest(_Open):
+    prompt: Text = Field(description="The XML prompt to lint.")
+    variableContext: VariableContext | None = Field(
+        None,
+        description=(
+            "Declared runtime variables (flat keys or grouped scopes, as for nl-create); "
+            "without it the variable rules do not run."
+        ),
+    )
+    maxTokens: int | None = Field(
+        None, ge=1, le=1_000_000, description="Token budget for PS011 (default 8000)."
+    )
+
+
+class AIPromptLintResponse(_Reply):
+    success: bool = True
+    wellFormed: bool = Field(description="Whether the prompt parses as a <prompt> document")
+    errors: int
+    warnings: int
+    infos: int
+    diagnostics: list[LintDiagnostic]
 
 
 class SelectedCourse(_Open):

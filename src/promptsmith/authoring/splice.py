@@ -155,6 +155,10 @@ def _selection(full_prompt: str, span: tuple[int, int], how: MatchKind) -> Selec
 # --- cleaning the model's answer ----------------------------------------------------------------
 
 _FENCE = re.compile(r"\A\s*(```|~~~)[^\n]*\n(.*?)\n?[ \t]*\1\s*\Z", re.DOTALL)
+_INNER_FENCE = re.compile(
+    r"^[ \t]*(```|~~~)[^\n]*\n(.*?)\n[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL
+)
+_MAX_PROSE_AROUND_FENCE = 400
 _LEAD_IN = re.compile(
     r"\A\s*(?:(?:sure|certainly|of course|okay|ok|here(?:'s| is| are)|rewritten|revised|updated|"
     r"new version|replacement)\b[^\n]*?:|(?:rewritten|revised|updated|replacement)(?: text)?:)"
@@ -186,11 +190,24 @@ def clean_rewrite(model_output: str, selection: Selection) -> str:
         text = _SIGN_OFF.sub("", text).strip()
         if fence := _FENCE.match(text):
             text = fence.group(2).strip()
+        elif "```" not in selection.text and "~~~" not in selection.text:
+            text = _fenced_among_prose(text)
         text = _strip_wrapper(text, _WRAPPERS).strip()
         text = _strip_quotes(text, selection.text.strip())
         if text == before:
             break
     return text
+
+
+def _fenced_among_prose(text: str) -> str:
+    """The one fenced block of an answer that only has short prose around it."""
+    blocks = list(_INNER_FENCE.finditer(text))
+    if len(blocks) != 1:
+        return text
+    outside = text[: blocks[0].start()] + text[blocks[0].end() :]
+    if "<" in outside or len(outside.strip()) > _MAX_PROSE_AROUND_FENCE:
+        return text
+    return blocks[0].group(2).strip()
 
 
 def _strip_wrapper(text: str, names: tuple[str, ...] | list[str]) -> str:
