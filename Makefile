@@ -16,7 +16,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # bench/ may not exist yet in a fresh clone (git keeps no empty folders).
 LINT_PATHS := $(wildcard src tests bench)
 
-.PHONY: setup run demo chromium test lint typecheck pytest format clean
+.PHONY: setup run demo chromium test lint typecheck pytest format clean bench-pg
 
 setup: $(STAMP)
 
@@ -68,6 +68,11 @@ pytest: setup chromium
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# PostgreSQL + pgvector retrieval beside the embedded store (10k and 100k chunks, ~10 min);
+# writes docs/benchmarks.md "## PostgreSQL retrieval".
+bench-pg: setup
+	$(BIN)/python bench/pg_retrieval_bench.py
 
 format: setup
 	$(BIN)/ruff format $(LINT_PATHS)

@@ -85,6 +85,7 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
             "data_dir": tmp_path / "var",
             "default_provider": "scripted",
             "default_model": "scripted-model",
+            "embedder": "hashing",  # the real MiniLM only where a test asks for it
             "log_json": False,
             "retry_base_delay": 0.01,
             "rate_limit_user": 0,

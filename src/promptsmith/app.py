@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,12 +13,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
-from .api import admin, authoring, health, qanda
+from .api import admin, admin_catalog, admin_documents, authoring, health, qanda
 from .api.errors import install_error_handlers
 from .api.middleware import BodyLimit, RequestContext
 from .api.schemas import AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent
 from .metrics import metrics_endpoint
 from .providers.registry import startup_status
+from .qanda.jobs import resume_jobs
 from .services import Services
 from .settings import Settings
 from .shared.checks import log_scale_out
@@ -34,9 +37,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         await services.db.migrate()
         _log_startup(settings)
         log_scale_out(settings)
+        _warm_embedder(services)
+        await resume_jobs(services.jobs, services.ingestor)
         try:
             yield
         finally:
+            await services.jobs.aclose()
+            await services.retriever.aclose()
             await services.providers.aclose()
             await services.usage.flush()
             await services.db.dispose()
@@ -54,9 +61,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(authoring.router)
     app.include_router(qanda.router)
     app.include_router(admin.router)
+    app.include_router(admin_catalog.router)
+    app.include_router(admin_documents.router)
     app.include_router(health.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.max_upload_bytes,
+        upload_paths=re.compile(admin_documents.UPLOAD_PATH),
+    )
     app.add_middleware(RequestContext)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -65,6 +79,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 def _log_startup(settings: Settings) -> None:
     level, message = startup_status(settings)
     logger.log(level, message, extra={"provider": settings.default_provider})
+
+
+def _warm_embedder(services: Services) -> None:
+    """Load the embedding model in the background so the first question is fast;
+    /healthz answers meanwhile."""
+
+    def warm() -> None:
+        try:
+            services.embedders.get()
+        except Exception:
+            logger.exception("could not load the embedding model")
+
+    threading.Thread(target=warm, name="embedder-warmup", daemon=True).start()
 
 
 _STREAM_SCHEMAS = (AIErrorResponse, AIPromptAssistantStreamEvent, QandaStreamEvent)

@@ -36,6 +36,15 @@ def _register_emulator() -> None:
 _register_emulator()
 
 
+def _register_qanda() -> None:
+    from .cli_qanda import register
+
+    register(app)
+
+
+_register_qanda()
+
+
 def _register_lint() -> None:
     from .authoring.lint_cli import lint_command
 

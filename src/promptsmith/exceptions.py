@@ -6,6 +6,7 @@
     │   ├── Unauthorized                 401
     │   ├── Forbidden                    403
     │   ├── NotFound                     404
+    │   ├── Conflict                     409
     │   ├── MethodNotAllowed             405
     │   ├── PayloadTooLarge              413
     │   ├── RateLimited                  429 (+ Retry-After)
@@ -71,6 +72,11 @@ class Forbidden(ApiError):
 class NotFound(ApiError):
     status_code = 404
     default_error = "Not Found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    default_error = "Conflict"
 
 
 class MethodNotAllowed(ApiError):

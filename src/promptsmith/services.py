@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
 from .auth import TokenVerifier
 from .providers.registry import ProviderRegistry
 from .providers.router import ModelChoice, ModelRouter
+from .qanda.ingest import Ingestor
+from .qanda.jobs import JobRunner
+from .qanda.wiring import EmbedderSource, build_retriever
+from .retrieval.retriever import Retriever
 from .settings import Settings
 from .shared.cache import Cache, build_cache
 from .shared.ratelimit import RateLimiter, build_limiter
@@ -29,6 +33,23 @@ class Services:
     limiter: RateLimiter
     cache: Cache
     redis: Redis | None = None
+    # Course Q&A: the embedder, the search backend (a `Retriever`), ingestion, jobs.
+    embedders: EmbedderSource = field(init=False)
+    retriever: Retriever = field(init=False)
+    ingestor: Ingestor = field(init=False)
+    jobs: JobRunner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.embedders = EmbedderSource(self.settings)
+        self.jobs = JobRunner()
+        self.use_retriever(build_retriever(self.settings, self.db, self.embedders.dimension))
+
+    def use_retriever(self, retriever: Retriever) -> None:
+        """Swap the search backend (e.g. PostgreSQL + pgvector); ingestion follows."""
+        self.retriever = retriever
+        self.ingestor = Ingestor(
+            self.db, retriever, self.embedders, attempts=self.settings.ingest_phase_attempts
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

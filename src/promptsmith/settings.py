@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     rate_limit_org: int = Field(600, ge=0)
     rate_limit_institution: int = Field(600, ge=0)
     rate_limit_window_seconds: float = Field(60.0, gt=0)
+    # Course-material search index: "auto" = PostgreSQL + pgvector when the database is
+    # PostgreSQL, else the in-process embedded store (retrieval/factory.py).
+    retrieval_backend: Literal["auto", "embedded", "postgres"] = "auto"
+    # HNSW candidate list for filtered dense queries (pgvector `hnsw.ef_search`).
+    retrieval_ef_search: int = Field(100, ge=10, le=1000)
 
     # --- resilience ------------------------------------------------------------
     connect_timeout: float = Field(10.0, gt=0)
@@ -96,6 +101,21 @@ class Settings(BaseSettings):
     max_retries: int = Field(2, ge=0)
     retry_base_delay: float = Field(0.5, ge=0)
     retry_max_delay: float = Field(8.0, ge=0)
+
+    # --- course Q&A (docs/qanda.md) ------------------------------------------------
+    # "minilm": all-MiniLM-L6-v2 via ONNX (exact, offline); "hashing": a model-free
+    # bag-of-words embedder for tests and demos (much weaker retrieval).
+    embedder: Literal["minilm", "hashing"] = "minilm"
+    # Document uploads may be larger than other request bodies.
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+    # Uploads up to this size are ingested before the response; larger ones become a job.
+    ingest_inline_max_bytes: int = Field(512 * 1024, ge=0)
+    # Attempts per ingestion phase (Extract, Chunk, Embed, Index) before a document fails.
+    ingest_phase_attempts: int = Field(3, ge=1)
+    # Chunks given to the model, numbered for citation.
+    qanda_top_k: int = Field(8, ge=1, le=20)
+    # ragOnly relevance floor; unset uses the calibrated default (retrieval/relevance.py).
+    qanda_min_evidence: float | None = None
 
     @field_validator("fallback_chain")
     @classmethod

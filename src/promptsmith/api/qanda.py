@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ..qanda.access import resolve
 from ..qanda.stream import answer
 from ..streaming.transport import Framing
 from .deps import InstitutionPrincipal, ServicesDep
@@ -39,7 +40,10 @@ _EVENT_SCHEMA = {"schema": {"$ref": "#/components/schemas/QandaStreamEvent"}}
             "description": "SSE stream of AI response chunks",
             "content": {"text/event-stream": _EVENT_SCHEMA},
         },
-        400: {"model": AIErrorResponse, "description": "inputs is required"},
+        400: {
+            "model": AIErrorResponse,
+            "description": "inputs is required, or userTimezone is not an IANA time zone",
+        },
         401: {"model": AIErrorResponse, "description": "Unauthorized"},
         403: {"model": AIErrorResponse, "description": "Token is not for this institution"},
         404: {"model": AIErrorResponse, "description": "Assistant or course not found"},
@@ -53,5 +57,6 @@ async def qanda_stream(
     services: ServicesDep,
     request: Request,
 ) -> Any:
-    events = answer(services, principal, body, request_id(request))
+    context = await resolve(services, principal, body)
+    events = answer(services, context, request_id(request))
     return stream_response(request, events, Framing.SSE, setup_as_error=True)

@@ -54,17 +54,21 @@ def authenticate(request: Request, kind: TokenKind) -> Principal:
 
 class _AuthenticatedRoute(APIRoute):
     token_kind: TokenKind
+    # Routes that take file uploads also accept multipart/form-data bodies (unparsed here).
+    accepts_multipart: bool = False
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         kind = self.token_kind
         limited = self.path.startswith(RATE_LIMITED_PREFIX)
+        multipart = self.accepts_multipart
 
         async def authenticated(request: Request) -> Response:
             principal = authenticate(request, kind)
             if limited:
                 await get_services(request).limiter.check(principal)
-            await parse_json_body(request)
+            if not (multipart and _is_multipart(request)):
+                await parse_json_body(request)
             return await handler(request)
 
         return authenticated
@@ -74,6 +78,17 @@ class OrgRoute(_AuthenticatedRoute):
     """Routes behind `Authorization: Bearer <org token>`."""
 
     token_kind: TokenKind = "org"
+
+
+class OrgUploadRoute(OrgRoute):
+    """Org routes that take a JSON body or a multipart/form-data upload."""
+
+    accepts_multipart = True
+
+
+def _is_multipart(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").lower()
+    return content_type.split(";")[0].strip() == "multipart/form-data"
 
 
 class InstitutionRoute(_AuthenticatedRoute):

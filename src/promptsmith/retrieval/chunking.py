@@ -129,9 +129,12 @@ def _overlap_start(units: list[_Unit], i: int, end: int, opts: ChunkingOptions) 
 def _pack(units: list[_Unit], opts: ChunkingOptions) -> list[tuple[int, int]]:
     """Unit ranges `[i, j)` for the chunks of one section."""
     ranges: list[tuple[int, int]] = []
+    suffix = [0] * (len(units) + 1)  # suffix[i]: words in units[i:]
+    for k in range(len(units) - 1, -1, -1):
+        suffix[k] = suffix[k + 1] + units[k].words
     i = 0
     while i < len(units):
-        remaining = sum(u.words for u in units[i:])
+        remaining = suffix[i]
         if remaining <= opts.max_words:
             ranges.append((i, len(units)))
             break

@@ -19,8 +19,12 @@ _ABBREVIATIONS_TEXT = """
 _ABBREVIATIONS = frozenset(_ABBREVIATIONS_TEXT.split())
 
 
+_LONGEST_WORD = 64  # look this far back for the word before a dot: abbreviations are short
+
+
 def _is_abbreviation(text: str, dot: int) -> bool:
-    m = _WORD_BEFORE.search(text, 0, dot)
+    # A bounded window: searching from 0 made splitting quadratic in the text length.
+    m = _WORD_BEFORE.search(text, max(0, dot - _LONGEST_WORD), dot)
     if not m:
         return False
     word = m.group(1).lstrip("(\"'“‘[").lower()

@@ -162,7 +162,10 @@ class _PartitionIndex:
         ids = [r.chunk_id for r in records]
         if len(set(ids)) != len(ids):
             raise PartitionError("duplicate chunk ids in one batch")
-        matrix = np.stack([np.asarray(r.embedding, np.float32).reshape(-1) for r in records])
+        vectors = [np.asarray(r.embedding, np.float32).reshape(-1) for r in records]
+        if len({len(v) for v in vectors}) > 1:
+            raise PartitionError("embeddings of one batch differ in dimension")
+        matrix = np.stack(vectors)
         self.vectors.add(ids, matrix)  # validates the dimension before anything changes
         self.lexical.add(ids, [r.index_text or r.text for r in records])
         for r in records:
