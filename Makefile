@@ -8,10 +8,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+EMULATOR_PORT ?= 8100
+DEMO_MODEL ?= emu-think
+# The browser tests drive Debian's Chromium; Playwright must never download a browser.
+CHROMIUM := /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # bench/ may not exist yet in a fresh clone (git keeps no empty folders).
 LINT_PATHS := $(wildcard src tests bench)
 
-.PHONY: setup run test lint typecheck pytest format clean reliability bench bench-gateway bench-ramp bench-soak bench-profile bench-litellm-venv bench-pg
+.PHONY: setup run demo chromium test lint typecheck pytest format clean reliability bench bench-gateway bench-ramp bench-soak bench-profile bench-litellm-venv bench-pg
 
 setup: $(STAMP)
 
@@ -26,6 +31,32 @@ $(STAMP): pyproject.toml Makefile
 run: setup
 	$(BIN)/promptsmith serve --host $(HOST) --port $(PORT)
 
+# A keyless demo: the wire-level LLM emulator plus the server wired to it (Anthropic API,
+# model $(DEMO_MODEL), data in var/demo), seeded with a demo course when the Q&A admin
+# API exists. Ctrl-C stops both.
+demo: setup
+	@mkdir -p var/demo
+	@set -m; trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT INT TERM; \
+	$(BIN)/promptsmith llm-emulator --host 127.0.0.1 --port $(EMULATOR_PORT) & \
+	PROMPTSMITH_DATA_DIR=var/demo \
+	PROMPTSMITH_DEFAULT_PROVIDER=anthropic PROMPTSMITH_DEFAULT_MODEL=$(DEMO_MODEL) \
+	ANTHROPIC_API_KEY=emulator ANTHROPIC_BASE_URL=http://127.0.0.1:$(EMULATOR_PORT) \
+	OPENAI_API_KEY=emulator OPENAI_BASE_URL=http://127.0.0.1:$(EMULATOR_PORT)/v1 \
+	PROMPTSMITH_GEMINI_API_KEY=emulator PROMPTSMITH_GEMINI_BASE_URL=http://127.0.0.1:$(EMULATOR_PORT) \
+	PROMPTSMITH_JWT_SECRET= \
+	$(BIN)/promptsmith serve --host 127.0.0.1 --port $(PORT) & \
+	$(BIN)/python -m promptsmith.web.demo_seed --url http://127.0.0.1:$(PORT); \
+	echo "demo: http://127.0.0.1:$(PORT)/ (emulator on :$(EMULATOR_PORT); Ctrl-C to stop)"; \
+	wait
+
+# Debian's Chromium for the browser tests (tests/web), installed when missing (as root).
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	}
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing: install Debian's chromium"; exit 1; }
+
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
@@ -33,7 +64,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup chromium
 	$(BIN)/pytest -q -m "not reliability"
 
 # Everything in tests/reliability, including the slower variants (`reliability` marker):
