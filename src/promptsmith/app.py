@@ -23,6 +23,7 @@ from .qanda.jobs import resume_jobs
 from .services import Services
 from .settings import Settings
 from .shared.checks import log_scale_out
+from .web import mount_playground
 
 logger = logging.getLogger("promptsmith")
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = services
     install_error_handlers(app)
+    mount_playground(app)  # GET /, /static/... and the dev sign-in route (web/__init__.py)
     app.include_router(authoring.router)
     app.include_router(qanda.router)
     app.include_router(admin.router)

@@ -1,0 +1,1 @@
+"""Demo content for `make demo`: an assistant prompt and two short course documents."""
