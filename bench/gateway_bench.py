@@ -179,7 +179,13 @@ async def measure_disconnects(target: sl.Target, emulator: sl.Server, streams: i
             if len(found) >= streams and all(c["outcome"] != "open" for c in found):
                 break
             if time.monotonic() > deadline:
-                return f"{sum(c['outcome'] == 'open' for c in found)} still open after 30 s"
+                opened = sum(c["outcome"] == "open" for c in found)
+                errors = [r.error for r in results if r.error][:1]
+                return (
+                    f"**{opened} of {len(found)} upstream streams still open 30 s after "
+                    f"{streams} clients hung up** (client errors: {errors or 'none'}, "
+                    f"tokens read: {sum(len(r.token_times) for r in results)})"
+                )
             await asyncio.sleep(0.05)
     lags = [max(0.0, c["closed_at"] - hung_up) for c in found]
     errors = sum(1 for r in results if r.error)
@@ -350,8 +356,10 @@ async def run(args: argparse.Namespace, work: Path) -> str:
         ]
         if litellm is not None:
             targets.append((sl.Target("litellm", litellm.port, "litellm"), litellm))
+        fresh = await measure_disconnects(targets[1][0], emulator, 100)
         samples = await measure(targets, args)
-        disconnects = await measure_disconnects(targets[1][0], emulator, 100)
+        loaded = await measure_disconnects(targets[1][0], emulator, 100)
+        disconnects = f"On a fresh server: {fresh}\n- After the load above: {loaded}"
     return report(samples, args, disconnects, litellm is not None, started, machine)
 
 

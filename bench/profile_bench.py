@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
 import subprocess
 import tempfile
 import time
@@ -22,6 +23,12 @@ from pathlib import Path
 import streamload as sl
 
 RAW = Path(__file__).resolve().parent / "results" / "raw"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (robust to a busy machine, unlike wall time)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def keep_streaming(
@@ -94,9 +101,16 @@ def main() -> None:
                 ]
             )
             until = time.monotonic() + args.seconds
+            cpu_before = cpu_seconds(server.process.pid)
             streams = asyncio.run(keep_streaming(target, args.concurrency, until, args.model))
+            cpu = cpu_seconds(server.process.pid) - cpu_before
             spy.wait(timeout=args.seconds + 60)
-    print(f"{streams} streams of {args.model} relayed while profiling; stacks in {out}\n")
+    print(f"{streams} streams of {args.model} relayed while profiling; stacks in {out}")
+    tokens = int(args.model.rsplit("-", 1)[-1].split("x")[0])
+    print(
+        f"server CPU: {cpu:.1f} s = {cpu / max(1, streams) * 1000:.2f} ms per stream, "
+        f"{cpu / max(1, streams * tokens) * 1e6:.0f} µs per token (profiler overhead included)\n"
+    )
     print(summarise(out, args.top))
 
 

@@ -180,6 +180,7 @@ async def run(args: argparse.Namespace, work: Path) -> str:
         if not args.no_direct:
             runs.append((sl.Target("direct", emulator.port, "direct"), emulator))
         for target, server in runs:
+            await sl.warm_up(target)
             steps, results, tokens = await ramp(
                 target, server, args.levels, args.interval, args.hold
             )

@@ -93,6 +93,7 @@ async def run(args: argparse.Namespace, work: Path) -> str:
     promptsmith = sl.start_promptsmith(emulator, work / "data", work)
     with sl.running(emulator, promptsmith):
         target = sl.Target("promptsmith", promptsmith.port, "promptsmith", sl.org_token())
+        await sl.warm_up(target)
         findings = await soak(args, target, promptsmith)
     return (
         f"Measured {started} by `make bench-soak` (`bench/soak_bench.py`). Machine: "
