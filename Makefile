@@ -16,7 +16,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # bench/ may not exist yet in a fresh clone (git keeps no empty folders).
 LINT_PATHS := $(wildcard src tests bench)
 
-.PHONY: setup run demo chromium test lint typecheck pytest format clean bench-pg
+.PHONY: setup run demo chromium test lint typecheck pytest format clean reliability bench bench-gateway bench-ramp bench-soak bench-profile bench-litellm-venv bench-pg
 
 setup: $(STAMP)
 
@@ -65,7 +65,12 @@ typecheck: setup
 	$(BIN)/mypy
 
 pytest: setup chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not reliability"
+
+# Everything in tests/reliability, including the slower variants (`reliability` marker):
+# more schemathesis examples, disconnects on every provider, soak-lite.
+reliability: setup
+	SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-100} $(BIN)/pytest -q tests/reliability
 
 test: lint typecheck pytest
 
@@ -77,6 +82,41 @@ bench-pg: setup
 format: setup
 	$(BIN)/ruff format $(LINT_PATHS)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+# --- benchmarks (docs/benchmarks.md) ----------------------------------------------------
+LITELLM_VENV := bench/.venv-litellm
+LITELLM_STAMP := $(LITELLM_VENV)/.installed
+
+bench-litellm-venv: $(LITELLM_STAMP)
+
+# LiteLLM lives in its own venv: its pins must not touch promptsmith's dependencies.
+$(LITELLM_STAMP): bench/requirements-litellm.txt
+	@test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LITELLM_VENV)/bin/python -m pip install --quiet -r bench/requirements-litellm.txt
+	@touch $(LITELLM_STAMP)
+
+# Added latency vs direct vs LiteLLM; if LiteLLM cannot be installed, promptsmith vs direct.
+bench-gateway: setup
+	-$(MAKE) bench-litellm-venv
+	$(BIN)/python bench/gateway_bench.py
+
+# Ramp to 2,000 open streams through promptsmith (and direct, for reference).
+bench-ramp: setup
+	$(BIN)/python bench/ramp_bench.py
+
+# 500 concurrent streams for 60 s: memory flat within 10% after warm-up.
+bench-soak: setup
+	$(BIN)/python bench/soak_bench.py
+
+# py-spy on `promptsmith serve` while it relays streams; top functions printed.
+bench-profile: setup
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy
+	$(BIN)/python bench/profile_bench.py
+
+bench: bench-gateway bench-ramp bench-soak
+	$(BIN)/python bench/modes_bench.py
+	$(BIN)/python bench/retrieval_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

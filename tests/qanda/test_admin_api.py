@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import astronomy_files, cooking_files, scanned_pdf
+from qanda_fixtures import astronomy_files, cooking_files, scanned_pdf
 
 from promptsmith.services import Services
 

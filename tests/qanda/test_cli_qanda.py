@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import astronomy_files, cooking_files, scanned_pdf
+from qanda_fixtures import astronomy_files, cooking_files, scanned_pdf
 from typer.testing import CliRunner
 
 from promptsmith.cli import app as cli

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from conftest import astronomy_files, cooking_files, make_target, scanned_pdf
+from qanda_fixtures import astronomy_files, cooking_files, make_target, scanned_pdf
 
 from promptsmith.qanda.wiring import partition_for
 from promptsmith.retrieval.embeddings import HashingEmbedder

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import add_assistant, astronomy_files, cooking_files, make_target
+from qanda_fixtures import add_assistant, astronomy_files, cooking_files, make_target
 
 from promptsmith.app import create_app
 from promptsmith.emulator.testing import Emulator

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from promptsmith.retrieval import pg_sql
 from promptsmith.retrieval.errors import RetrievalError
-from promptsmith.retrieval.factory import build_retriever
+from promptsmith.retrieval.factory import build_retriever, use_postgres_retriever
 from promptsmith.retrieval.postgres import PostgresRetriever, vector_literal
 from promptsmith.retrieval.retriever import EmbeddedRetriever
 from promptsmith.retrieval.store import ChunkRecord, EmbeddedStore, Partition
@@ -141,6 +141,8 @@ async def test_factory_picks_the_embedded_store_on_sqlite(tmp_path: Path) -> Non
         assert isinstance(build_retriever(settings("auto"), None, DIM), EmbeddedRetriever)
         with pytest.raises(RetrievalError, match="postgresql"):
             build_retriever(settings("postgres"), engine, DIM)
+        assert not use_postgres_retriever(settings("auto"), engine)
+        assert not use_postgres_retriever(settings("embedded"), None)
     finally:
         await engine.dispose()
 
@@ -155,6 +157,8 @@ async def test_factory_picks_postgres_on_postgres(pg_engine: AsyncEngine) -> Non
 
     auto = build_retriever(settings("auto"), pg_engine, DIM, loader=loader)
     assert isinstance(auto, PostgresRetriever)
+    assert use_postgres_retriever(settings("auto"), pg_engine)
+    assert not use_postgres_retriever(settings("embedded"), pg_engine)
     assert isinstance(build_retriever(settings("postgres"), pg_engine, DIM), PostgresRetriever)
     embedded = build_retriever(settings("embedded"), pg_engine, DIM, loader=loader)
     assert isinstance(embedded, EmbeddedRetriever)

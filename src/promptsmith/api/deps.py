@@ -2,6 +2,10 @@
 
 The principal is set by the route class (`api/routing.py`) before the body is
 read; handlers take it through `OrgPrincipal` / `InstitutionPrincipal`.
+
+The dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency
+in a worker thread, a thread hand-off per dependency per request (about a tenth of
+bench/profile_bench.py showed it in every request) for what is an attribute lookup.
 """
 
 from __future__ import annotations
@@ -20,17 +24,21 @@ def get_services(request: Request) -> Services:
     return services
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+async def _services(request: Request) -> Services:
+    return get_services(request)
 
 
-def _principal(request: Request) -> Principal:
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+async def _principal(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:  # a route registered without an authenticated route class
         raise Unauthorized()
     return principal
 
 
-def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     if not principal.is_admin:
         raise Forbidden(message="This endpoint needs a token with role 'admin'")
     return principal

@@ -30,6 +30,20 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control_characters_at_all(value: str) -> str:
+    match = _ANY_CONTROL.search(value)
+    if match:
+        raise PydanticCustomError(
+            "control_character",
+            "contains a control character ({char}) at position {position}",
+            {"char": f"U+{ord(match.group()):04X}", "position": match.start()},
+        )
+    return value
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise PydanticCustomError("blank", "must not be blank")
@@ -79,7 +93,13 @@ class AiModelOverride(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"additionalProperties": False})
 
     provider: Literal["anthropic", "openai", "google"]
-    model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    # No control characters, not even newlines or tabs: the name goes into provider
+    # URLs (Gemini) and headers.
+    model: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1),
+        AfterValidator(_no_control_characters_at_all),
+    ]
 
 
 class AINLCreateRequest(_Open):
@@ -125,7 +145,18 @@ class AIPromptAssistantStreamRequest(_Open):
 class LintLocation(BaseModel):
     line: int
     column: int
-    path: str | None = Field(None, description="Enclosing element, e.g. prompt/rules/rule[2]")
+    # Sent as null when there is no enclosing element, so the schema says so (a plain
+    # `str | None` would be shown as `string` by app._drop_nullable_unions).
+    path: Annotated[
+        str | None,
+        WithJsonSchema(
+            {
+                "type": ["string", "null"],
+                "title": "Path",
+                "description": "Enclosing element, e.g. prompt/rules/rule[2]",
+            }
+        ),
+    ] = None
 
 
 class LintDiagnostic(BaseModel):

@@ -14,6 +14,8 @@ import anyio.to_thread
 import numpy as np
 
 from ..retrieval.embeddings import DIMENSION, Embedder, HashingEmbedder, get_embedder
+from ..retrieval.factory import use_postgres_retriever
+from ..retrieval.postgres import PostgresRetriever
 from ..retrieval.retriever import EmbeddedRetriever, Retriever
 from ..retrieval.store import ChunkRecord, EmbeddedStore, Partition, SearchMode, SearchResult
 from ..settings import Settings
@@ -156,7 +158,14 @@ class SyncedEmbeddedRetriever(EmbeddedRetriever):
 
 
 def build_retriever(settings: Settings, db: Database, dimension: int = DIMENSION) -> Retriever:
-    """The embedded retriever: in-process indexes, filled from the database on first use."""
+    """The search backend for this deployment.
+
+    On PostgreSQL (unless `PROMPTSMITH_RETRIEVAL_BACKEND=embedded`) the index lives in the
+    database (pgvector HNSW + tsvector/GIN), shared by every worker and host. Otherwise it is
+    the embedded store: in-process indexes, filled from the database on first use.
+    """
+    if use_postgres_retriever(settings, db.engine):
+        return PostgresRetriever(db.engine, dimension, ef_search=settings.retrieval_ef_search)
 
     def loader(partition: Partition) -> Iterable[ChunkRecord]:
         # The store calls this from a worker thread that anyio started.

@@ -23,13 +23,8 @@ from promptsmith.retrieval.store import EmbeddedStore, Loader
 from promptsmith.settings import Settings
 
 
-def build_retriever(
-    settings: Settings,
-    engine: AsyncEngine | None,
-    embedder_dim: int,
-    *,
-    loader: Loader | None = None,
-) -> Retriever:
+def use_postgres_retriever(settings: Settings, engine: AsyncEngine | None) -> bool:
+    """Whether this deployment searches in PostgreSQL (see the module docstring)."""
     backend = settings.retrieval_backend
     on_postgres = engine is not None and engine.dialect.name == "postgresql"
     if backend == "postgres" and not on_postgres:
@@ -37,6 +32,16 @@ def build_retriever(
             "PROMPTSMITH_RETRIEVAL_BACKEND=postgres needs PROMPTSMITH_DATABASE_URL to be a "
             "postgresql+asyncpg:// URL"
         )
-    if engine is not None and on_postgres and backend != "embedded":
+    return on_postgres and backend != "embedded"
+
+
+def build_retriever(
+    settings: Settings,
+    engine: AsyncEngine | None,
+    embedder_dim: int,
+    *,
+    loader: Loader | None = None,
+) -> Retriever:
+    if engine is not None and use_postgres_retriever(settings, engine):
         return PostgresRetriever(engine, embedder_dim, ef_search=settings.retrieval_ef_search)
     return EmbeddedRetriever(EmbeddedStore(embedder_dim, loader=loader))

@@ -125,6 +125,7 @@ REBUILD_STATISTICS = (
 PARTITIONS = text("SELECT DISTINCT institution_id, course_id FROM retrieval_chunks ORDER BY 1, 2")
 COUNT = text(f"SELECT count(*) FROM retrieval_chunks WHERE {PARTITION}")
 
+PGVECTOR_VERSION = text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
 EMBEDDING_TYPE = text(
     "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
     "WHERE attrelid = CAST('retrieval_chunks' AS regclass) AND attname = 'embedding'"
@@ -208,11 +209,7 @@ def tsquery_of(lexemes: list[str]) -> str:
     )
 
 
-def rows_by_id(with_cosine: bool) -> TextClause:
-    """The stored fields of the given chunk ids (and their cosine to :vector)."""
-    cosine = (
-        "1 - (embedding <=> CAST(:vector AS vector))" if with_cosine else "CAST(NULL AS float8)"
-    )
+def _rows_by_id(cosine: str) -> TextClause:
     return text(
         f"""
         SELECT chunk_id, document_id, text, CAST(metadata AS text) AS metadata,
@@ -221,3 +218,8 @@ def rows_by_id(with_cosine: bool) -> TextClause:
         WHERE {PARTITION} AND chunk_id = ANY(CAST(:ids AS text[]))
         """
     )
+
+
+# The stored fields of the given chunk ids, with their cosine to :vector (or NULL).
+ROWS_BY_ID = _rows_by_id("1 - (embedding <=> CAST(:vector AS vector))")
+ROWS_BY_ID_NO_VECTOR = _rows_by_id("CAST(NULL AS float8)")

@@ -19,6 +19,7 @@ stay the canonical copy. Every query filters by institution AND course in its WH
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -39,6 +40,8 @@ from promptsmith.retrieval.store import (
     SearchMode,
     SearchResult,
 )
+
+logger = logging.getLogger("promptsmith.retrieval.postgres")
 
 DEFAULT_EF_SEARCH = 100  # >= 2 x the 50 dense candidates
 DEFAULT_MAX_SCAN_TUPLES = 20_000  # pgvector's default bound on an iterative scan
@@ -107,6 +110,14 @@ class PostgresRetriever:
             raise RetrievalError(
                 f"retrieval_chunks.embedding is {column}, the embedder gives "
                 f"vector({self.dimension}): run `promptsmith db upgrade` / use a matching model"
+            )
+        version = str(await connection.scalar(pg_sql.PGVECTOR_VERSION) or "0")
+        if tuple(int(p) for p in re.findall(r"\d+", version)[:2]) < (0, 8):
+            logger.warning(
+                "pgvector %s has no iterative index scans: dense search on a large course may "
+                "return fewer than %d candidates; upgrade to pgvector 0.8 or newer",
+                version,
+                self.candidates,
             )
         self._checked = True
 
@@ -188,6 +199,7 @@ class PostgresRetriever:
         keys = _keys(_check_partition(partition))
         vector = self._query_vector(query_vector)
         async with self.engine.begin() as connection:
+            await self._check_schema(connection)
             stats = await self.search_settings(
                 connection, partition, query_text if mode != "dense" else ""
             )
@@ -258,7 +270,7 @@ class PostgresRetriever:
         params: dict[str, Any] = {**keys, "ids": [f.id for f in fused]}
         if vector is not None:
             params["vector"] = vector
-        statement = pg_sql.rows_by_id(with_cosine=vector is not None)
+        statement = pg_sql.ROWS_BY_ID if vector is not None else pg_sql.ROWS_BY_ID_NO_VECTOR
         stored = {r.chunk_id: r for r in (await connection.execute(statement, params)).all()}
         return [_hit(f, stored[f.id], mode) for f in fused if f.id in stored]
 
