@@ -247,3 +247,21 @@ async def test_a_truncated_draft_is_reasked_in_the_compact_format(
     assert events[-2]["type"] == "draft-ready" and events[-2]["prompt"] == NEW_GOAL
     assert "Returning only what changed" in scripted.requests[1].system_text
     assert "cut off" in between(user_text(scripted.requests[1]), "problem")
+
+
+async def test_draft_from_scratch(
+    client: httpx.AsyncClient, org_headers: dict[str, str], scripted: ScriptedProvider
+) -> None:
+    scripted._replies = [f"Here is a first version.\n<draft>\n{CURRENT}\n</draft>"]
+    body = {
+        "instruction": "Write a prompt for a leasing agent that replies to leads by SMS.",
+        "assistedMode": True,
+    }
+    response = await client.post(ASSISTANT, json=body, headers=org_headers)
+    events = parse_ndjson(response.text)
+    assert events[0] == {"type": "mode", "mode": "draft"}
+    ready = events[-2]
+    assert ready["type"] == "draft-ready" and ready["prompt"] == CURRENT
+    assert "section" not in ready and ready["summary"] == ["Drafted a new prompt."]
+    sent = user_text(scripted.requests[0])
+    assert "there is no prompt yet" in between(sent, "current_prompt")

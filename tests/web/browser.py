@@ -10,6 +10,7 @@ CHROMIUM = Path(os.environ.get("PROMPTSMITH_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts"
 MODEL = "emu-web"
+WAIT_MS = 90_000
 API_KEY = "sk-test-emulator-key-0123456789"
 
 

@@ -19,7 +19,7 @@ from promptsmith.app import create_app
 from promptsmith.emulator.testing import Emulator
 from promptsmith.testing import LiveServer
 
-from .browser import API_KEY, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MODEL
+from .browser import API_KEY, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, MODEL, WAIT_MS
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +75,8 @@ async def browser(chromium_path: Path) -> AsyncIterator[Any]:
 async def page(browser: Any, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """A fresh page; console errors fail the test; a screenshot is saved on the way out."""
     context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    # Generous waits: the machine may be shared and loaded (waits, never timing checks).
+    context.set_default_timeout(WAIT_MS)
     opened = await context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))

@@ -156,3 +156,49 @@ async def test_stream_error_and_http_errors_are_shown(page: Any, web_server: str
     assert await cards.count() == 2
     assert "Model provider failed" in await cards.nth(0).inner_text()
     assert "Token is not for this institution" in await cards.nth(1).inner_text()
+
+
+def foreign_token(**claims: Any) -> str:
+    """A token signed with some other server's secret."""
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    payload = {"sub": "dev-user", "iat": now, "exp": now + 3600, **claims}
+    return jwt.encode(payload, "another-servers-secret-0123456789abcdef", algorithm="HS256")
+
+
+async def test_tokens_from_another_server_are_replaced_on_a_dev_server(
+    page: Any, web_server: str
+) -> None:
+    stale_org = foreign_token(kind="org", org="dev-org", role="admin")
+    stale_institution = foreign_token(kind="institution", institution="inst-x")
+    await page.add_init_script(
+        "localStorage.setItem('promptsmith.orgToken', "
+        + json.dumps(stale_org)
+        + "); localStorage.setItem('promptsmith.institutionTokens', "
+        + json.dumps(json.dumps({"inst-x": stale_institution}))
+        + "); localStorage.setItem('promptsmith.qanda', "
+        + json.dumps(json.dumps({"institution": "inst-x", "assistant": "a", "course": "1"}))
+        + ");"
+    )
+    await open_app(page, web_server, route="qanda", sign_in=False)
+    await page.wait_for_function(
+        "(stale) => localStorage.getItem('promptsmith.orgToken') !== stale", arg=stale_org
+    )
+    assert (await page.locator("#token-state").inner_text()).startswith("Signed in: dev-user")
+
+    # The stale institution token gets a 401; the page mints a new one and asks again:
+    # the server now checks the request itself (no such assistant here: 404).
+    await page.fill("#qa-input", "Anything?")
+    await page.click("#qa-send")
+    card = page.locator("#qa-log .msg-assistant[aria-busy=false] .error-card")
+    await card.wait_for()
+    text = await card.inner_text()
+    assert "Unauthorized" not in text
+    assert "Not Found" in text
+    fresh = await page.evaluate(
+        "() => JSON.parse(localStorage.getItem('promptsmith.institutionTokens'))['inst-x']"
+    )
+    assert fresh != stale_institution

@@ -117,14 +117,15 @@ async def test_the_next_turn_carries_the_conversation(page: Any, web_server: str
         ),
     )
     await open_app(page, web_server)
-    for question in ("What does it do?", "And the rules?"):
+    for turns, question in enumerate(("What does it do?", "And the rules?"), start=1):
         await page.fill("#assistant-input", question)
         await page.click("#assistant-send")
         await page.wait_for_function(
             "(n) => document.querySelectorAll('#assistant-log .msg-assistant.finished')"
             ".length >= n",
-            arg=len(sent),
+            arg=turns,
         )
+    assert len(sent) == 2
     assert sent[1]["conversationHistory"] == [
         {"role": "user", "content": "What does it do?"},
         {"role": "assistant", "content": "It books tours."},

@@ -49,6 +49,10 @@ async function openStream(path, body, headers, accept, signal) {
 // One JSON object per line.
 export async function* ndjson(path, body, { headers = {}, signal } = {}) {
   const reader = await openStream(path, body, headers, "application/x-ndjson", signal);
+  yield* ndjsonEvents(reader);
+}
+
+async function* ndjsonEvents(reader) {
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
@@ -64,9 +68,15 @@ export async function* ndjson(path, body, { headers = {}, signal } = {}) {
   if (buffer.trim()) yield JSON.parse(buffer);
 }
 
-// Server-Sent Events over a POST (EventSource can only GET): `data:` lines, blank line ends an event.
-export async function* sse(path, body, { headers = {}, signal } = {}) {
+// Server-Sent Events over a POST (EventSource can only GET): `data:` lines, blank line ends
+// an event. Resolves once the response headers are in (so an HTTP error throws here), to
+// an async iterator of the events.
+export async function sse(path, body, { headers = {}, signal } = {}) {
   const reader = await openStream(path, body, headers, "text/event-stream", signal);
+  return sseEvents(reader);
+}
+
+async function* sseEvents(reader) {
   let buffer = "";
   let data = [];
   const lines = function* () {

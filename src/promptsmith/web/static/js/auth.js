@@ -76,3 +76,14 @@ export async function devSignIn(institution, { institutionOnly = false } = {}) {
   if (!institutionOnly) setOrgToken(minted.orgToken);
   return minted;
 }
+
+// Whether this server accepts the org token (only a 401 says no; a 403 is a valid
+// token without the admin role).
+export async function tokenAccepted() {
+  try {
+    await call("/api/admin/org/model", { headers: bearer() });
+    return true;
+  } catch (err) {
+    return err.status !== 401;
+  }
+}

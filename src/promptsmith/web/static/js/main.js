@@ -1,7 +1,15 @@
 // Entry point: pages (#/studio, #/qanda), the sign-in bar, and wiring.
 
 import { AssistantPanel } from "./assistant.js";
-import { claims, devSignIn, devSignInStatus, onTokenChange, orgToken, setOrgToken } from "./auth.js";
+import {
+  claims,
+  devSignIn,
+  devSignInStatus,
+  onTokenChange,
+  orgToken,
+  setOrgToken,
+  tokenAccepted,
+} from "./auth.js";
 import { $ } from "./dom.js";
 import { QandaPage } from "./qanda.js";
 import { Studio } from "./studio.js";
@@ -75,6 +83,25 @@ async function setUpSignIn(app) {
   const status = await devSignInStatus();
   button.hidden = !status.devSignIn;
   if (status.devSignIn && !$("qa-institution").value) $("qa-institution").value = status.demoInstitution;
+  await replaceRejectedToken(status);
+}
+
+// A saved token this server refuses (another server's, or its dev secret changed): a dev
+// token is re-minted on a dev server; any other is flagged so the user pastes a new one.
+async function replaceRejectedToken(status) {
+  const token = orgToken();
+  if (!token || (await tokenAccepted())) return;
+  const c = claims(token);
+  if (status.devSignIn && c && c.org === "dev-org") {
+    try {
+      await devSignIn();
+      return;
+    } catch {
+      /* fall through to the flag */
+    }
+  }
+  $("token-state").textContent = "This server does not accept the saved token: paste a new one";
+  $("token-state").className = "token-state signed-out";
 }
 
 function start() {

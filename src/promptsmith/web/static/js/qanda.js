@@ -142,6 +142,17 @@ export class QandaPage {
     this.showTokenState();
   }
 
+  async remintInstitutionToken(institution) {
+    if (!institution || !(await devSignInStatus()).devSignIn) return "";
+    try {
+      await devSignIn(institution, { institutionOnly: true });
+    } catch {
+      return "";
+    }
+    this.showTokenState();
+    return institutionToken(institution);
+  }
+
   showTokenState() {
     const institution = $("qa-institution").value.trim();
     $("qa-token").value = institution ? institutionToken(institution) : "";
@@ -205,11 +216,22 @@ export class QandaPage {
     $("qa-send").disabled = true;
     $("qa-stop").hidden = false;
     const inputs = [...this.inputs, question];
+    const stream = (accessToken) => sse(STREAM_PATH, { inputs, requestArgs: args }, {
+      headers: accessToken ? { "x-access-token": accessToken } : {},
+      signal: this.controller.signal,
+    });
     try {
-      for await (const event of sse(STREAM_PATH, { inputs, requestArgs: args }, {
-        headers: token ? { "x-access-token": token } : {},
-        signal: this.controller.signal,
-      })) {
+      let events;
+      try {
+        events = await stream(token);
+      } catch (err) {
+        // A token from another server (say a dev secret that changed): on a dev server,
+        // mint a fresh one for this institution and try once more.
+        const fresh = err.status === 401 && (await this.remintInstitutionToken(args.institutionPublicId));
+        if (!fresh) throw err;
+        events = await stream(fresh);
+      }
+      for await (const event of events) {
         answer.handle(event);
         scrollToEnd(this.log);
       }
