@@ -125,8 +125,11 @@ class VectorIndex:
         self._snap = _Snapshot(self._buffer[:n], self._alive[:n].copy(), self._ids, len(self._slot))
 
     def vector(self, doc_id: str) -> np.ndarray | None:
-        slot = self._slot.get(doc_id)
-        return None if slot is None else self._buffer[slot].copy()
+        # Under the lock: compaction swaps the buffer and the slot map one after the other,
+        # and a slot from the old map can point past the end of the new buffer.
+        with self._lock:
+            slot = self._slot.get(doc_id)
+            return None if slot is None else self._buffer[slot].copy()
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Top `k` (id, cosine) pairs, best first."""
