@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 RRF_K = 60
 LEXICAL = "bm25"
 DENSE = "dense"
+
+SearchMode = Literal["hybrid", "bm25", "dense"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,27 @@ def _int(value: float | int | None) -> int | None:
 
 def _float(value: float | int | None) -> float | None:
     return None if value is None else float(value)
+
+
+def fuse_for_mode(
+    lexical: Sequence[tuple[str, float]],
+    dense: Sequence[tuple[str, float]],
+    mode: SearchMode,
+    k: int,
+    rrf_k: int = RRF_K,
+) -> list[FusedHit]:
+    """The top `k` for a search mode: both lists fused in hybrid mode, else one of them."""
+    if mode == "bm25":
+        return rrf_fuse(lexical, [], limit=k, k=rrf_k)
+    if mode == "dense":
+        return rrf_fuse([], dense, limit=k, k=rrf_k)
+    return rrf_fuse(lexical, dense, limit=k, k=rrf_k)
+
+
+def mode_score(fused: FusedHit, mode: SearchMode) -> float:
+    """A hit's score: the RRF score in hybrid mode, else the one retriever's own score."""
+    if mode == "bm25":
+        return fused.lexical_score or 0.0
+    if mode == "dense":
+        return fused.dense_score or 0.0
+    return fused.score

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from promptsmith.retrieval import pg_sql
 from promptsmith.retrieval.errors import PartitionError, RetrievalError
-from promptsmith.retrieval.hybrid import RRF_K, FusedHit, rrf_fuse
+from promptsmith.retrieval.hybrid import RRF_K, FusedHit, fuse_for_mode, mode_score
 from promptsmith.retrieval.pg_lexical import CourseStatistics, QueryTerm, bm25_top
 from promptsmith.retrieval.store import (
     CANDIDATES,
@@ -208,7 +208,7 @@ class PostgresRetriever:
             dense: list[tuple[str, float]] = []
             if mode != "bm25" and vector is not None:
                 dense = await self._dense(connection, keys, vector)
-            fused = _fuse(lexical, dense, mode, k, self.rrf_k)
+            fused = fuse_for_mode(lexical, dense, mode, k, self.rrf_k)
             hits = await self._hits(connection, keys, fused, vector, mode)
         top = lexical[0][1] if lexical else None
         return SearchResult(
@@ -279,33 +279,14 @@ class PostgresRetriever:
             await self.engine.dispose()
 
 
-def _fuse(
-    lexical: list[tuple[str, float]],
-    dense: list[tuple[str, float]],
-    mode: SearchMode,
-    k: int,
-    rrf_k: int,
-) -> list[FusedHit]:
-    if mode == "bm25":
-        return rrf_fuse(lexical, [], limit=k, k=rrf_k)
-    if mode == "dense":
-        return rrf_fuse([], dense, limit=k, k=rrf_k)
-    return rrf_fuse(lexical, dense, limit=k, k=rrf_k)
-
-
 def _hit(fused: FusedHit, row: Any, mode: SearchMode) -> SearchHit:
     cosine = fused.dense_score if fused.dense_score is not None else row.cosine
-    score = fused.score
-    if mode == "bm25":
-        score = fused.lexical_score or 0.0
-    elif mode == "dense":
-        score = fused.dense_score or 0.0
     return SearchHit(
         chunk_id=fused.id,
         document_id=row.document_id,
         text=row.text,
         metadata=MappingProxyType(json.loads(row.metadata)),
-        score=score,
+        score=mode_score(fused, mode),
         cosine=None if cosine is None else float(cosine),
         retrievers=fused.retrievers,
         lexical_rank=fused.lexical_rank,

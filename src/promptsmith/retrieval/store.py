@@ -21,17 +21,16 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from promptsmith.retrieval.chunking import Chunk
 from promptsmith.retrieval.errors import PartitionError
-from promptsmith.retrieval.hybrid import RRF_K, FusedHit, rrf_fuse
+from promptsmith.retrieval.hybrid import RRF_K, FusedHit, SearchMode, fuse_for_mode, mode_score
 from promptsmith.retrieval.lexical import BM25Index
 from promptsmith.retrieval.vector import VectorIndex
 
-SearchMode = Literal["hybrid", "bm25", "dense"]
 CANDIDATES = 50  # per retriever, before fusion
 
 
@@ -287,12 +286,7 @@ class EmbeddedStore:
         dense: list[tuple[str, float]] = []
         if query_vector is not None and mode != "bm25":
             dense = index.vectors.search(query_vector, self.candidates)
-        if mode == "hybrid":
-            fused = rrf_fuse(lexical, dense, limit=k, k=self.rrf_k)
-        else:
-            fused = (
-                rrf_fuse(lexical, [], limit=k) if mode == "bm25" else rrf_fuse([], dense, limit=k)
-            )
+        fused = fuse_for_mode(lexical, dense, mode, k, self.rrf_k)
         hits = [h for h in (self._hit(index, f, query_vector, mode) for f in fused) if h]
         return SearchResult(
             hits=hits,
@@ -315,17 +309,12 @@ class EmbeddedStore:
             if vector is not None:
                 q = np.asarray(query, np.float32).reshape(-1)
                 cosine = float(vector @ (q / max(float(np.linalg.norm(q)), 1e-12)))
-        score = fused.score
-        if mode == "bm25":
-            score = fused.lexical_score or 0.0
-        elif mode == "dense":
-            score = fused.dense_score or 0.0
         return SearchHit(
             chunk_id=fused.id,
             document_id=stored.document_id,
             text=stored.text,
             metadata=stored.metadata,
-            score=score,
+            score=mode_score(fused, mode),
             cosine=cosine,
             retrievers=fused.retrievers,
             lexical_rank=fused.lexical_rank,
